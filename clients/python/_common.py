@@ -1,0 +1,144 @@
+"""What the sync and asyncio clients share: channel options, request building, decoding, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+
+from jobmatch.v1 import embedding_pb2 as pb
+
+SideLike = str | int | None
+_SIDES = {"anchor": pb.SIDE_ANCHOR, "positive": pb.SIDE_POSITIVE}
+RETRYABLE = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
+
+
+class JobMatchClientError(Exception):
+    """A call failed: `code` is the gRPC status (INVALID_ARGUMENT, NOT_FOUND, ...)."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def from_rpc_error(cls, err: grpc.RpcError) -> JobMatchClientError:
+        return cls(err.code(), err.details() or "")
+
+    @classmethod
+    def from_stream_error(cls, error: pb.StreamError) -> JobMatchClientError:
+        code = next((c for c in grpc.StatusCode if c.value[0] == error.code), grpc.StatusCode.UNKNOWN)
+        return cls(code, error.message)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    source: str
+    dimension: int
+    asymmetric: bool
+    sides: tuple[str, ...]
+    max_input_tokens: int
+    device: str
+    dtype: str
+    is_default: bool
+
+    @classmethod
+    def from_proto(cls, info: pb.ModelInfo) -> ModelInfo:
+        names = {value: name for name, value in _SIDES.items()}
+        return cls(
+            name=info.name,
+            source=info.source,
+            dimension=info.dimension,
+            asymmetric=info.asymmetric,
+            sides=tuple(names[s] for s in info.sides),
+            max_input_tokens=info.max_input_tokens,
+            device=info.device,
+            dtype=info.dtype,
+            is_default=info.is_default,
+        )
+
+
+def side_value(side: SideLike) -> int:
+    """Accept 'anchor' / 'positive', a jobmatch.v1.Side value, or None (unspecified)."""
+    if side is None:
+        return pb.SIDE_UNSPECIFIED
+    if isinstance(side, str):
+        try:
+            return _SIDES[side.lower()]
+        except KeyError:
+            raise ValueError(f"side must be 'anchor' or 'positive', got {side!r}") from None
+    return int(side)
+
+
+def channel_options(max_attempts: int, max_message_bytes: int) -> list[tuple[str, object]]:
+    """Channel options with gRPC's own retry policy: UNAVAILABLE and RESOURCE_EXHAUSTED are
+    retried with exponential backoff and jitter by the gRPC runtime (at most 5 attempts)."""
+    service_config = {
+        "methodConfig": [
+            {
+                "name": [{"service": "jobmatch.v1.EmbeddingService"}],
+                "retryPolicy": {
+                    "maxAttempts": max(2, min(max_attempts, 5)),
+                    "initialBackoff": "0.05s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": list(RETRYABLE),
+                },
+            }
+        ]
+    }
+    options: list[tuple[str, object]] = [
+        ("grpc.service_config", json.dumps(service_config)),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+    ]
+    if max_attempts <= 1:
+        options.append(("grpc.enable_retries", 0))
+    return options
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    """Per-call options shared by every chunk of a call."""
+
+    side: SideLike = None
+    model: str = ""
+    normalize: bool = True
+    truncate: bool = False
+    dimensions: int = 0
+
+    def request(self, texts: Sequence[str]) -> pb.EmbedRequest:
+        return pb.EmbedRequest(
+            model=self.model,
+            side=side_value(self.side),
+            inputs=texts,
+            normalize=self.normalize,
+            truncate=self.truncate,
+            encoding=pb.ENCODING_PACKED_FLOAT32,
+            dimensions=self.dimensions,
+        )
+
+
+def chunks(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of strings, not one string")
+    for start in range(0, len(texts), size):
+        yield texts[start : start + size]
+
+
+def decode(response: pb.EmbedResponse) -> np.ndarray:
+    """(n, dimension) float32 array from a packed or float-list response."""
+    if not response.embeddings:
+        return np.empty((0, response.dimension), dtype=np.float32)
+    if response.embeddings[0].packed:
+        data = b"".join(e.packed for e in response.embeddings)
+        return np.frombuffer(data, dtype="<f4").reshape(len(response.embeddings), -1).astype(np.float32)
+    return np.asarray([list(e.values) for e in response.embeddings], dtype=np.float32)
+
+
+def concat(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)

@@ -1,0 +1,122 @@
+"""asyncio client for the jobmatch gRPC API (grpc.aio)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+
+import grpc
+import numpy as np
+
+from jobmatch.client._common import (
+    EmbedOptions,
+    JobMatchClientError,
+    ModelInfo,
+    SideLike,
+    channel_options,
+    chunks,
+    concat,
+    decode,
+)
+from jobmatch.v1 import embedding_pb2 as pb
+from jobmatch.v1 import embedding_pb2_grpc as pb_grpc
+
+
+class AsyncJobMatchClient:
+    """asyncio twin of `JobMatchClient`; create and use it inside one running event loop."""
+
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
+        *,
+        timeout: float | None = 30.0,
+        max_attempts: int = 4,
+        chunk_size: int = 256,
+        max_in_flight: int = 4,
+        max_message_bytes: int = 64 * 1024 * 1024,
+        channel: grpc.aio.Channel | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.chunk_size = chunk_size
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._channel = channel or grpc.aio.insecure_channel(
+            target, options=channel_options(max_attempts, max_message_bytes)
+        )
+        self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
+
+    async def __aenter__(self) -> AsyncJobMatchClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        side: SideLike = None,
+        model: str = "",
+        normalize: bool = True,
+        truncate: bool = False,
+        dimensions: int = 0,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Vectors of `texts` as a (len(texts), dimension) float32 array, rows in input order."""
+        options = EmbedOptions(side, model, normalize, truncate, dimensions)
+        timeout = self.timeout if timeout is None else timeout
+        pending = list(chunks(texts, self.chunk_size)) or [[]]
+
+        async def one(chunk: Sequence[str]) -> np.ndarray:
+            async with self._in_flight:
+                return decode(await self._stub.Embed(options.request(chunk), timeout=timeout))
+
+        try:
+            return concat(list(await asyncio.gather(*(one(chunk) for chunk in pending))))
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+
+    async def embed_stream(
+        self,
+        texts: Iterable[str] | AsyncIterator[str],
+        *,
+        side: SideLike = None,
+        model: str = "",
+        normalize: bool = True,
+        truncate: bool = False,
+        timeout: float | None = None,
+    ) -> AsyncIterator[np.ndarray]:
+        """Stream texts one per message over EmbedStream; yield one vector per text, in order."""
+        options = EmbedOptions(side, model, normalize, truncate)
+
+        async def requests() -> AsyncIterator[pb.EmbedStreamRequest]:
+            index = 0
+            async for text in _aiter(texts):
+                yield pb.EmbedStreamRequest(id=str(index), request=options.request([text]))
+                index += 1
+
+        try:
+            async for response in self._stub.EmbedStream(requests(), timeout=timeout):
+                if response.HasField("error"):
+                    raise JobMatchClientError.from_stream_error(response.error)
+                yield decode(response.response)[0]
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+
+    async def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
+        try:
+            response = await self._stub.ListModels(pb.ListModelsRequest(), timeout=timeout or self.timeout)
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+        return [ModelInfo.from_proto(m) for m in response.models]
+
+
+async def _aiter(texts: Iterable[str] | AsyncIterator[str]) -> AsyncIterator[str]:
+    if hasattr(texts, "__aiter__"):
+        async for text in texts:  # type: ignore[union-attr]
+            yield text
+    else:
+        for text in texts:  # type: ignore[union-attr]
+            yield text

@@ -1,0 +1,119 @@
+"""Blocking client for the jobmatch gRPC API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+import grpc
+import numpy as np
+
+from jobmatch.client._common import (
+    EmbedOptions,
+    JobMatchClientError,
+    ModelInfo,
+    SideLike,
+    channel_options,
+    chunks,
+    concat,
+    decode,
+)
+from jobmatch.v1 import embedding_pb2 as pb
+from jobmatch.v1 import embedding_pb2_grpc as pb_grpc
+
+
+class JobMatchClient:
+    """Embed texts with a jobmatch server.
+
+    >>> with JobMatchClient("127.0.0.1:50051") as client:
+    ...     titles = client.embed(["data scientist"], side="anchor")   # (1, dimension) float32
+    """
+
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
+        *,
+        timeout: float | None = 30.0,
+        max_attempts: int = 4,
+        chunk_size: int = 256,
+        max_in_flight: int = 4,
+        max_message_bytes: int = 64 * 1024 * 1024,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.chunk_size = chunk_size
+        self.max_in_flight = max_in_flight
+        options = channel_options(max_attempts, max_message_bytes)
+        self._channel = channel or grpc.insecure_channel(target, options=options)
+        self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
+
+    def __enter__(self) -> JobMatchClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        side: SideLike = None,
+        model: str = "",
+        normalize: bool = True,
+        truncate: bool = False,
+        dimensions: int = 0,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Vectors of `texts` as a (len(texts), dimension) float32 array, rows in input order.
+
+        Long lists go out in chunks of `chunk_size`, up to `max_in_flight` at once.
+        """
+        options = EmbedOptions(side, model, normalize, truncate, dimensions)
+        timeout = self.timeout if timeout is None else timeout
+        parts: list[np.ndarray] = []
+        pending = list(chunks(texts, self.chunk_size))
+        if not pending:
+            pending = [[]]  # let the server answer the empty call with its INVALID_ARGUMENT
+        try:
+            for start in range(0, len(pending), self.max_in_flight):
+                futures = [
+                    self._stub.Embed.future(options.request(chunk), timeout=timeout)
+                    for chunk in pending[start : start + self.max_in_flight]
+                ]
+                parts.extend(decode(future.result()) for future in futures)
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+        return concat(parts)
+
+    def embed_stream(
+        self,
+        texts: Iterable[str],
+        *,
+        side: SideLike = None,
+        model: str = "",
+        normalize: bool = True,
+        truncate: bool = False,
+        timeout: float | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Stream `texts` one per message over EmbedStream; yield one vector per text, in order.
+
+        The server reads ahead a window of requests; a slow consumer slows the producer down.
+        """
+        options = EmbedOptions(side, model, normalize, truncate)
+        requests = (pb.EmbedStreamRequest(id=str(i), request=options.request([t])) for i, t in enumerate(texts))
+        try:
+            for response in self._stub.EmbedStream(requests, timeout=timeout):
+                if response.HasField("error"):
+                    raise JobMatchClientError.from_stream_error(response.error)
+                yield decode(response.response)[0]
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+
+    def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
+        try:
+            response = self._stub.ListModels(pb.ListModelsRequest(), timeout=timeout or self.timeout)
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+        return [ModelInfo.from_proto(m) for m in response.models]

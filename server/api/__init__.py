@@ -1,0 +1,1 @@
+"""The gRPC API layer: protobuf <-> engine calls, error statuses, and the servicers."""

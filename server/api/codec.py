@@ -1,0 +1,81 @@
+"""Conversions between jobmatch.v1 messages and the engine's calls and results."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+
+from jobmatch.server.batching import EmbedCall, EmbedResult, ModelDescription, OutputOptions
+from jobmatch.server.errors import ErrorKind, JobMatchError
+from jobmatch.v1 import embedding_pb2 as pb
+
+SIDE_NAMES: dict[int, str] = {pb.SIDE_ANCHOR: "anchor", pb.SIDE_POSITIVE: "positive"}
+SIDE_VALUES: dict[str, int] = {name: value for value, name in SIDE_NAMES.items()}
+_ENCODINGS = {pb.ENCODING_UNSPECIFIED, pb.ENCODING_FLOAT, pb.ENCODING_PACKED_FLOAT32}
+
+
+def side_from_proto(value: int) -> str | None:
+    """'anchor', 'positive', or None for SIDE_UNSPECIFIED; INVALID_ARGUMENT for unknown numbers."""
+    if value == pb.SIDE_UNSPECIFIED:
+        return None
+    if value not in SIDE_NAMES:
+        raise JobMatchError(
+            ErrorKind.INVALID_ARGUMENT, f"unknown side {value}; use SIDE_ANCHOR (1) or SIDE_POSITIVE (2)"
+        )
+    return SIDE_NAMES[value]
+
+
+def embed_call(request: pb.EmbedRequest) -> EmbedCall:
+    if request.encoding not in _ENCODINGS:
+        raise JobMatchError(ErrorKind.INVALID_ARGUMENT, f"unknown encoding {request.encoding}")
+    return EmbedCall(
+        model=request.model,
+        side=side_from_proto(request.side),
+        texts=list(request.inputs),
+        truncate=request.truncate,
+        options=OutputOptions(
+            normalize=request.normalize if request.HasField("normalize") else True,
+            dimensions=request.dimensions,
+        ),
+    )
+
+
+def embed_response(result: EmbedResult, encoding: int, received_ns: int) -> pb.EmbedResponse:
+    """One Embedding per row of `result.vectors`, packed or as floats as `encoding` asks."""
+    if encoding == pb.ENCODING_PACKED_FLOAT32:
+        little_endian = result.vectors.astype("<f4", copy=False)
+        embeddings = [pb.Embedding(packed=row.tobytes()) for row in little_endian]
+    else:
+        embeddings = [pb.Embedding(values=row) for row in result.vectors.tolist()]
+    return pb.EmbedResponse(
+        model=result.model,
+        dimension=result.vectors.shape[1],
+        embeddings=embeddings,
+        metadata=pb.Metadata(
+            prompt_tokens=result.prompt_tokens,
+            tokenization_time_ns=result.tokenization_ns,
+            queue_time_ns=result.queue_ns,
+            inference_time_ns=result.inference_ns,
+            total_time_ns=time.perf_counter_ns() - received_ns,
+        ),
+    )
+
+
+def stream_error(request_id: str, err: JobMatchError) -> pb.EmbedStreamResponse:
+    code: grpc.StatusCode = err.status_code
+    return pb.EmbedStreamResponse(id=request_id, error=pb.StreamError(code=code.value[0], message=err.message))
+
+
+def model_info(model: ModelDescription) -> pb.ModelInfo:
+    return pb.ModelInfo(
+        name=model.name,
+        source=model.source,
+        dimension=model.dimension,
+        asymmetric=model.asymmetric,
+        sides=[SIDE_VALUES[side] for side in model.sides],
+        max_input_tokens=model.max_input_tokens,
+        device=model.device,
+        dtype=model.dtype,
+        is_default=model.is_default,
+    )

@@ -1,0 +1,97 @@
+"""Assemble the gRPC server: services, health, reflection, and the start/stop sequence.
+
+Health follows the models: NOT_SERVING while they load and warm up, SERVING once every model
+answers, NOT_SERVING again from the moment shutdown begins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from jobmatch.server.api.embedding_service import EmbeddingServicer
+from jobmatch.server.api.handlers import service_handler
+from jobmatch.server.batching import EmbeddingEngine
+from jobmatch.server.config import ServerSettings
+from jobmatch.v1 import embedding_pb2
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING_SERVICE = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"]
+# Health is reported for the whole server ("") and for each jobmatch service.
+HEALTH_SERVICES = ("", EMBEDDING_SERVICE.full_name)
+
+
+class JobMatchServer:
+    """A grpc.aio server over an `EmbeddingEngine`. `start`, then `load_models`, then `stop`."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.engine = EmbeddingEngine(settings)
+        self.health = health.aio.HealthServicer()
+        self.port: int | None = None
+        self._server: grpc.aio.Server | None = None
+
+    async def start(self) -> int:
+        """Listen and answer (health NOT_SERVING, calls UNAVAILABLE) before models are loaded."""
+        limit = self.settings.max_message_bytes
+        server = grpc.aio.server(
+            options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
+        )
+        servicer = EmbeddingServicer(self.engine, self.settings.stream_window)
+        server.add_generic_rpc_handlers([service_handler(EMBEDDING_SERVICE, servicer)])
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            [*HEALTH_SERVICES[1:], health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+            server,
+        )
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        address = f"{self.settings.host}:{self.settings.port}"
+        self.port = server.add_insecure_port(address)
+        await server.start()
+        self._server = server
+        logger.info("listening on %s:%d", self.settings.host, self.port)
+        return self.port
+
+    async def load_models(self) -> None:
+        """Load and warm every model, then report SERVING."""
+        await self.engine.start()
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        logger.info("serving %s", ", ".join(m.name for m in self.settings.models))
+
+    async def begin_shutdown(self) -> None:
+        """Health NOT_SERVING and new calls UNAVAILABLE; admitted calls go on."""
+        await self.health.enter_graceful_shutdown()
+        self.engine.begin_shutdown()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful stop: in-flight calls get `grace` seconds (default from settings) to finish."""
+        await self.begin_shutdown()
+        if self._server is not None:
+            await self._server.stop(self.settings.grace_period_s if grace is None else grace)
+        await self.engine.close()
+
+    async def serve(self) -> None:
+        """Start, load, and run until SIGINT or SIGTERM; then stop gracefully."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
+        await self.start()
+        loading = asyncio.create_task(self.load_models())
+        await asyncio.wait([loading, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if loading.done() and loading.exception() is None:
+            await stopping.wait()
+        logger.info("shutting down (grace %.1f s)", self.settings.grace_period_s)
+        await self.stop()
+        if loading.done():
+            loading.result()  # re-raise a failed model load after the server is down
+
+    async def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus) -> None:
+        for service in HEALTH_SERVICES:
+            await self.health.set(service, status)

@@ -1,0 +1,168 @@
+"""The device worker: the one thread that makes every torch call for a device.
+
+It loads and warms the models, then loops: take the oldest inputs from the queue, drop those
+nobody waits for, sort the rest by length (less padding), cut them into batches within the size
+and token budgets, run each batch, and hand finished jobs back to the event loop.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from jobmatch.server.batching.queue import InputQueue
+from jobmatch.server.batching.work import EmbedJob, QueuedInput
+from jobmatch.server.errors import ErrorKind
+from jobmatch.server.models import SideEncoder
+
+logger = logging.getLogger(__name__)
+
+# A round takes this many batches' worth of the oldest inputs, so sorting by length has
+# something to sort while the queue stays first-in first-out across rounds.
+ROUND_BATCHES = 4
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_batch_size: int
+    max_batch_tokens: int
+    max_wait_s: float
+
+
+def cut_batches(items: Sequence[QueuedInput], limits: BatchLimits) -> Iterator[list[QueuedInput]]:
+    """Split length-sorted inputs into batches of at most `max_batch_size` inputs and at most
+    `max_batch_tokens` padded tokens (inputs x longest input)."""
+    batch: list[QueuedInput] = []
+    longest = 0
+    for item in items:
+        grown = max(longest, item.length)
+        if batch and (len(batch) >= limits.max_batch_size or grown * (len(batch) + 1) > limits.max_batch_tokens):
+            yield batch
+            batch, grown = [], item.length
+        batch.append(item)
+        longest = grown
+    if batch:
+        yield batch
+
+
+@dataclass
+class WorkerStats:
+    """Counters since start, written by the worker thread only."""
+
+    batches: int = 0
+    embedded_inputs: int = 0
+    dropped_inputs: int = 0  # taken from the queue but not run: cancelled or past their deadline
+    oom_splits: int = 0
+
+
+class DeviceWorker:
+    """Runs model loading, warm-up and every forward pass on one dedicated thread."""
+
+    def __init__(
+        self,
+        queue: InputQueue,
+        limits: BatchLimits,
+        deliver: Callable[[list[EmbedJob]], None],
+    ) -> None:
+        self._queue = queue
+        self._limits = limits
+        self._deliver = deliver
+        self._encoders: dict[str, SideEncoder] = {}
+        self.stats = WorkerStats()
+        self._thread: threading.Thread | None = None
+
+    def start(self, load: Callable[[], dict[str, SideEncoder]]) -> concurrent.futures.Future:
+        """Start the thread; it runs `load` first. The future resolves to the loaded encoders."""
+        ready: concurrent.futures.Future = concurrent.futures.Future()
+        self._thread = threading.Thread(target=self._run, args=(load, ready), name="device-worker", daemon=True)
+        self._thread.start()
+        return ready
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self, load: Callable[[], dict[str, SideEncoder]], ready: concurrent.futures.Future) -> None:
+        try:
+            self._encoders = load()
+        except BaseException as err:
+            ready.set_exception(err)
+            return
+        ready.set_result(self._encoders)
+        limits = self._limits
+        take = (limits.max_batch_size * ROUND_BATCHES, limits.max_batch_size, limits.max_wait_s)
+        while (taken := self._queue.take(*take)) is not None:
+            done: list[EmbedJob] = []
+            try:
+                self._serve(taken, done)
+            except Exception:
+                logger.exception("device worker failed on a round")
+                for item in taken:
+                    if item.job.outcome is None and item.job.error is None:
+                        item.job.fail(ErrorKind.INTERNAL, "internal error while embedding")
+                        done.append(item.job)
+            if done:
+                self._deliver(done)
+
+    def _serve(self, taken: list[QueuedInput], done: list[EmbedJob]) -> None:
+        now = time.monotonic()
+        live: list[QueuedInput] = []
+        for item in taken:
+            job = item.job
+            if job.abandoned or job.expired(now):
+                self.stats.dropped_inputs += 1
+                if not job.abandoned:
+                    job.fail(ErrorKind.DEADLINE_EXCEEDED, "deadline expired while the request was queued")
+                    done.append(job)
+                continue
+            live.append(item)
+        live.sort(key=lambda item: item.length)
+        for batch in cut_batches(live, self._limits):
+            self._run_batch(batch, done)
+
+    def _run_batch(self, batch: list[QueuedInput], done: list[EmbedJob]) -> None:
+        alive = [item for item in batch if not item.job.abandoned]
+        self.stats.dropped_inputs += len(batch) - len(alive)
+        batch = alive
+        if not batch:
+            return
+        encoder = self._encoders[batch[0].job.model]
+        started = time.monotonic()
+        try:
+            features = encoder.collate([item.token_ids for item in batch])
+            vectors = encoder.forward(features, [item.job.side for item in batch]).numpy()
+        except torch.cuda.OutOfMemoryError:
+            self._split_after_oom(batch, done)
+            return
+        elapsed_ns = int((time.monotonic() - started) * 1e9)
+        self.stats.batches += 1
+        self.stats.embedded_inputs += len(batch)
+        for job in {id(item.job): item.job for item in batch}.values():
+            job.inference_ns += elapsed_ns
+            if job.first_batch_at is None:
+                job.first_batch_at = started
+        for item, vector in zip(batch, vectors, strict=True):
+            item.job.store(item.index, vector)
+            if item.job.remaining == 0:
+                item.job.finish()
+                done.append(item.job)
+
+    def _split_after_oom(self, batch: list[QueuedInput], done: list[EmbedJob]) -> None:
+        """Retry a batch that ran out of device memory as two halves; a lone input fails alone."""
+        torch.cuda.empty_cache()
+        self.stats.oom_splits += 1
+        if len(batch) == 1:
+            job = batch[0].job
+            job.fail(ErrorKind.OUT_OF_MEMORY, "the device ran out of memory on this input even alone")
+            done.append(job)
+            return
+        logger.warning("out of device memory on a batch of %d inputs: splitting it", len(batch))
+        half = len(batch) // 2
+        self._run_batch(batch[:half], done)
+        self._run_batch(batch[half:], done)

@@ -1,0 +1,108 @@
+"""Server configuration: one settings object, read from flags and JOBMATCH_* variables.
+
+Every field of `ServerSettings` is a `--flag` of `jobmatch serve` (see `add_settings_arguments`)
+and an environment variable `JOBMATCH_<FIELD>`; flags win over the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_MODEL = "jobbert-v3=TechWolf/JobBERT-v3"
+
+
+class ModelSpec(BaseModel, frozen=True):
+    """A model to serve: the name clients use and where its weights are (path or hub id)."""
+
+    name: str
+    source: str
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        """Parse `NAME=PATH_OR_HUB_ID`; a bare source is named after its last path component."""
+        name, sep, source = text.partition("=")
+        if not sep:
+            source = text
+            name = text.rstrip("/").rsplit("/", 1)[-1].lower()
+        if not name.strip() or not source.strip():
+            raise ValueError(f"model must be NAME=PATH_OR_HUB_ID, got {text!r}")
+        return cls(name=name.strip(), source=source.strip())
+
+
+class ServerSettings(BaseSettings):
+    """Everything `jobmatch serve` can be told. Field descriptions are the flags' help."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBMATCH_", extra="forbid")
+
+    models: Annotated[list[ModelSpec], NoDecode] = Field(
+        default_factory=lambda: [ModelSpec.parse(DEFAULT_MODEL)],
+        description="NAME=PATH_OR_HUB_ID, repeatable (env: comma-separated); the first is the default",
+    )
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(50051, ge=0, le=65535, description="port to listen on (0 picks a free one)")
+    device: str = Field("auto", description="auto (cuda when present), cpu, cuda or cuda:N")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto", description="weights dtype; auto is float16 on CUDA, float32 on CPU"
+    )
+    trust_remote_code: bool = Field(False, description="let models run code from their repository")
+    max_batch_size: int = Field(128, gt=0, description="most inputs in one forward pass")
+    max_batch_tokens: int = Field(16384, gt=0, description="most padded tokens in one forward pass")
+    max_batch_wait_ms: float = Field(2.0, ge=0, description="how long a batch waits to fill up")
+    max_queued_inputs: int = Field(8192, gt=0, description="inputs waiting for the device; beyond: backpressure")
+    max_inputs_per_request: int = Field(2048, gt=0, description="most inputs in one request")
+    max_input_chars: int = Field(100_000, gt=0, description="longest input in characters")
+    stream_window: int = Field(256, gt=0, description="requests of one stream in flight at once")
+    max_message_bytes: int = Field(16 * 1024 * 1024, gt=0, description="largest gRPC message")
+    tokenizer_threads: int = Field(1, gt=0, description="threads that tokenize off the event loop")
+    grace_period_s: float = Field(10.0, ge=0, description="how long in-flight calls may finish on shutdown")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _parse_models(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [ModelSpec.parse(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> ServerSettings:
+        if not self.models:
+            raise ValueError("at least one model must be configured")
+        names = [m.name for m in self.models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"model names must be unique, got {names}")
+        if self.max_inputs_per_request > self.max_queued_inputs:
+            raise ValueError("max_inputs_per_request must not exceed max_queued_inputs")
+        return self
+
+    @property
+    def default_model(self) -> str:
+        return self.models[0].name
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one `--flag` per settings field (`--model` for `models`, repeatable)."""
+    for name, field in ServerSettings.model_fields.items():
+        if name == "models":
+            parser.add_argument("--model", dest="models", action="append", help=field.description)
+        elif field.annotation is bool:
+            flag = "--" + name.replace("_", "-")
+            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, help=field.description)
+        else:
+            flag = "--" + name.replace("_", "-")
+            parser.add_argument(flag, dest=name, help=f"{field.description} (default {field.default})")
+
+
+def settings_from_arguments(args: argparse.Namespace) -> ServerSettings:
+    """Build settings from parsed flags over the environment; raise SystemExit on bad values."""
+    given = {name: getattr(args, name) for name in ServerSettings.model_fields if getattr(args, name, None) is not None}
+    try:
+        return ServerSettings(**given)
+    except ValidationError as err:
+        raise SystemExit(f"jobmatch: invalid settings:\n{err}") from None

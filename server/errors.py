@@ -1,0 +1,75 @@
+"""The one error type the server raises, and its mapping to gRPC status codes.
+
+Every layer (models, batcher, API) raises `JobMatchError` with an `ErrorKind`; the status
+code a caller sees is decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import grpc
+
+_Code = grpc.StatusCode
+
+
+class ErrorKind(enum.Enum):
+    """What went wrong, from the caller's point of view. The value is a stable reason string."""
+
+    EMPTY_INPUT = "EMPTY_INPUT"
+    INPUT_TOO_LONG = "INPUT_TOO_LONG"
+    TOO_MANY_INPUTS = "TOO_MANY_INPUTS"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    MISSING_SIDE = "MISSING_SIDE"
+    MALFORMED_REQUEST = "MALFORMED_REQUEST"
+    UNKNOWN_MODEL = "UNKNOWN_MODEL"
+    QUEUE_FULL = "QUEUE_FULL"
+    OUT_OF_MEMORY = "OUT_OF_MEMORY"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    CANCELLED = "CANCELLED"
+    NOT_READY = "NOT_READY"
+    SHUTTING_DOWN = "SHUTTING_DOWN"
+    INTERNAL = "INTERNAL"
+
+    @property
+    def status_code(self) -> grpc.StatusCode:
+        return _STATUS_CODES[self]
+
+    @property
+    def retryable(self) -> bool:
+        """True when the same request may succeed later (overload, start-up, shutdown)."""
+        return self.status_code in (_Code.RESOURCE_EXHAUSTED, _Code.UNAVAILABLE)
+
+
+_STATUS_CODES: dict[ErrorKind, grpc.StatusCode] = {
+    ErrorKind.EMPTY_INPUT: _Code.INVALID_ARGUMENT,
+    ErrorKind.INPUT_TOO_LONG: _Code.INVALID_ARGUMENT,
+    ErrorKind.TOO_MANY_INPUTS: _Code.INVALID_ARGUMENT,
+    ErrorKind.INVALID_ARGUMENT: _Code.INVALID_ARGUMENT,
+    ErrorKind.MISSING_SIDE: _Code.INVALID_ARGUMENT,
+    ErrorKind.MALFORMED_REQUEST: _Code.INVALID_ARGUMENT,
+    ErrorKind.UNKNOWN_MODEL: _Code.NOT_FOUND,
+    ErrorKind.QUEUE_FULL: _Code.RESOURCE_EXHAUSTED,
+    ErrorKind.OUT_OF_MEMORY: _Code.RESOURCE_EXHAUSTED,
+    ErrorKind.DEADLINE_EXCEEDED: _Code.DEADLINE_EXCEEDED,
+    ErrorKind.CANCELLED: _Code.CANCELLED,
+    ErrorKind.NOT_READY: _Code.UNAVAILABLE,
+    ErrorKind.SHUTTING_DOWN: _Code.UNAVAILABLE,
+    ErrorKind.INTERNAL: _Code.INTERNAL,
+}
+
+
+class JobMatchError(Exception):
+    """A failure with a kind (its status code) and a message meant for the caller."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    @property
+    def status_code(self) -> grpc.StatusCode:
+        return self.kind.status_code
+
+    def __repr__(self) -> str:
+        return f"JobMatchError({self.kind.name}, {self.message!r})"

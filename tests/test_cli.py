@@ -1,0 +1,96 @@
+"""The `jobmatch` command end to end: serve in a subprocess, embed and models against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from jobmatch.cli import main
+from tests.support.server import ServerThread
+from tests.support.tiny_models import reference_embedding
+
+
+def test_embed_prints_one_json_line_per_text(server: ServerThread, jobbert_path: Path, capsys) -> None:
+    texts = ["data scientist", "Python, SQL"]
+    assert main(["embed", *texts, "--side", "positive", "--model", "jobbert", "--server", server.target]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["text"] for line in lines] == texts
+    got = np.array([line["embedding"] for line in lines], dtype=np.float32)
+    want = reference_embedding(jobbert_path, texts, "positive")
+    np.testing.assert_allclose(got, want / np.linalg.norm(want, axis=1, keepdims=True), atol=1e-5)
+
+
+def test_embed_reports_errors_with_status_and_exit_code(server: ServerThread, capsys) -> None:
+    assert main(["embed", "nurse", "--model", "jobbert", "--server", server.target]) == 1
+    assert "INVALID_ARGUMENT" in capsys.readouterr().err
+
+
+def test_models_lists_the_models(server: ServerThread, capsys) -> None:
+    assert main(["models", "--server", server.target]) == 0
+    out = capsys.readouterr().out
+    assert "jobbert [default]: 48-d, asymmetric (anchor|positive), max 64 tokens, cpu/float32" in out
+    assert "careerbert: 32-d, symmetric" in out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_serving(target: str, process: subprocess.Popen, limit_s: float = 120) -> None:
+    deadline = time.monotonic() + limit_s
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read()
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.2)
+    pytest.fail("server never became SERVING")
+
+
+def test_serve_runs_until_sigterm_and_exits_cleanly(jobbert_path: Path, capsys) -> None:
+    port = free_port()
+    env = {**os.environ, "JOBMATCH_MAX_BATCH_SIZE": "16"}
+    command = [sys.executable, "-m", "jobmatch.cli", "serve", "--model", f"tiny={jobbert_path}", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_serving(f"127.0.0.1:{port}", process)
+        assert main(["embed", "nurse", "--side", "anchor", "--server", f"127.0.0.1:{port}"]) == 0
+        assert json.loads(capsys.readouterr().out)["text"] == "nurse"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+    assert "shutting down" in process.stderr.read()
+
+
+def test_serve_with_a_missing_model_path_fails_clearly(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "jobmatch.cli", "serve", "--model", f"x={tmp_path / 'nope'}", "--port", "0"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=os.environ)
+    assert result.returncode == 1
+    assert f"jobmatch: cannot load model 'x' from {tmp_path / 'nope'}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_rejects_invalid_settings() -> None:
+    command = [sys.executable, "-m", "jobmatch.cli", "serve", "--max-batch-size", "-1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "invalid settings" in result.stderr
+    assert "max_batch_size" in result.stderr
