@@ -38,7 +38,12 @@ class ErrorKind(enum.Enum):
     @property
     def retryable(self) -> bool:
         """True when the same request may succeed later (overload, start-up, shutdown)."""
-        return self.status_code in (_Code.RESOURCE_EXHAUSTED, _Code.UNAVAILABLE)
+        return self in _RETRY_DELAYS_S
+
+    @property
+    def retry_delay_s(self) -> float | None:
+        """How long a client should wait before retrying, or None when retrying cannot help."""
+        return _RETRY_DELAYS_S.get(self)
 
 
 _STATUS_CODES: dict[ErrorKind, grpc.StatusCode] = {
@@ -59,13 +64,24 @@ _STATUS_CODES: dict[ErrorKind, grpc.StatusCode] = {
 }
 
 
-class JobMatchError(Exception):
-    """A failure with a kind (its status code) and a message meant for the caller."""
+_RETRY_DELAYS_S: dict[ErrorKind, float] = {
+    ErrorKind.QUEUE_FULL: 0.1,
+    ErrorKind.NOT_READY: 1.0,
+    ErrorKind.SHUTTING_DOWN: 1.0,
+}
 
-    def __init__(self, kind: ErrorKind, message: str) -> None:
+
+class JobMatchError(Exception):
+    """A failure with a kind (its status code) and a message meant for the caller.
+
+    `field` names the request field at fault (e.g. "inputs[3]"), for INVALID_ARGUMENT kinds.
+    """
+
+    def __init__(self, kind: ErrorKind, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.field = field
 
     @property
     def status_code(self) -> grpc.StatusCode:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
 import grpc
 import numpy as np
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from sentence_transformers import SentenceTransformer
 
 from jobmatch.client import JobMatchClient, JobMatchClientError
@@ -64,6 +67,33 @@ def test_too_long_input_names_token_count_and_limit(stub) -> None:
     assert "truncate" in details
 
 
+def error_details(err: grpc.RpcError) -> dict[str, object]:
+    """The google.rpc details of a failed call, by type name."""
+    status = rpc_status.from_call(err)
+    assert status is not None, "no rich status details"
+    found: dict[str, object] = {}
+    for detail in status.details:
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.RetryInfo):
+            if detail.Is(kind.DESCRIPTOR):
+                message = kind()
+                detail.Unpack(message)
+                found[kind.__name__] = message
+    return found
+
+
+def test_errors_carry_reason_and_the_field_at_fault(stub) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Embed(pb.EmbedRequest(model="jobbert", side=pb.SIDE_ANCHOR, inputs=["nurse", " ".join(["a"] * 300)]))
+    details = error_details(caught.value)
+    assert details["ErrorInfo"].reason == "INPUT_TOO_LONG"
+    assert details["ErrorInfo"].domain == "jobmatch.v1"
+    assert details["BadRequest"].field_violations[0].field == "inputs[1]"
+    assert "RetryInfo" not in details
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Embed(pb.EmbedRequest(model="nope", inputs=["nurse"]))
+    assert error_details(caught.value)["ErrorInfo"].reason == "UNKNOWN_MODEL"
+
+
 def test_truncate_cuts_to_the_model_limit(client: JobMatchClient, jobbert_path) -> None:
     text = " ".join(f"skill{i}" for i in range(300))
     got = client.embed([text], side="positive", model="jobbert", truncate=True, normalize=False)
@@ -104,6 +134,7 @@ def test_stream_reports_bad_requests_per_message_and_goes_on(stub) -> None:
     assert [r.id for r in responses] == ["ok-1", "empty", "no-side", "missing-model", "ok-2"]
     assert len(by_id["ok-1"].response.embeddings) == 1
     assert by_id["empty"].error.code == INVALID.value[0]
+    assert by_id["empty"].error.reason == "EMPTY_INPUT"
     assert by_id["no-side"].error.code == INVALID.value[0]
     assert by_id["missing-model"].error.code == grpc.StatusCode.NOT_FOUND.value[0]
     assert len(by_id["ok-2"].response.embeddings) == 2
@@ -126,9 +157,11 @@ def test_client_errors_are_typed(client: JobMatchClient) -> None:
     with pytest.raises(JobMatchClientError) as caught:
         client.embed(["nurse"], model="jobbert")
     assert caught.value.code == INVALID
+    assert (caught.value.reason, caught.value.field) == ("MISSING_SIDE", "side")
     with pytest.raises(JobMatchClientError) as caught:
         list(client.embed_stream(["nurse", ""], side="anchor", model="jobbert"))
     assert caught.value.code == INVALID
+    assert caught.value.reason == "EMPTY_INPUT"
     with pytest.raises(ValueError, match="side must be"):
         client.embed(["nurse"], side="left")
 
@@ -178,6 +211,9 @@ def test_full_queue_fails_unary_fast_but_streams_wait(busy_server: ServerThread)
             stub.Embed(pb.EmbedRequest(inputs=["nurse"] * 20), timeout=30)
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "queue is full" in caught.value.details()
+        details = error_details(caught.value)
+        assert details["ErrorInfo"].reason == "QUEUE_FULL"
+        assert details["RetryInfo"].retry_delay.ToMilliseconds() > 0
         assert time.monotonic() - started < 0.5  # failed fast, did not wait for room
         stream = [pb.EmbedStreamRequest(id="s", request=pb.EmbedRequest(inputs=["nurse"] * 20))]
         (answer,) = list(stub.EmbedStream(iter(stream), timeout=60))
@@ -231,3 +267,16 @@ def test_vanished_stream_client_leaves_no_work_behind(busy_server: ServerThread)
     wait_until_idle(busy_server)
     with JobMatchClient(busy_server.target) as client:
         assert client.embed(["nurse"] * 48).shape == (48, 384)
+
+
+def test_async_client_errors_are_typed_too(server: ServerThread) -> None:
+    from jobmatch.client import AsyncJobMatchClient
+
+    async def call() -> JobMatchClientError:
+        async with AsyncJobMatchClient(server.target) as client:
+            with pytest.raises(JobMatchClientError) as caught:
+                await client.embed(["nurse", "x" * 200_000], side="anchor", model="jobbert")
+            return caught.value
+
+    error = asyncio.run(call())
+    assert (error.code, error.reason, error.field) == (INVALID, "INPUT_TOO_LONG", "inputs[1]")

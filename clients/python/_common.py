@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import grpc
 import numpy as np
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from jobmatch.v1 import embedding_pb2 as pb
 
@@ -17,21 +19,53 @@ RETRYABLE = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
 
 
 class JobMatchClientError(Exception):
-    """A call failed: `code` is the gRPC status (INVALID_ARGUMENT, NOT_FOUND, ...)."""
+    """A call failed.
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    `code` is the gRPC status (INVALID_ARGUMENT, NOT_FOUND, ...); `reason` the server's
+    machine-readable cause (INPUT_TOO_LONG, QUEUE_FULL, ...; "" when the server sent none);
+    `field` the request field at fault; `retry_delay_s` is set when retrying may succeed.
+    """
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        *,
+        reason: str = "",
+        field: str | None = None,
+        retry_delay_s: float | None = None,
+    ) -> None:
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
+        self.reason = reason
+        self.field = field
+        self.retry_delay_s = retry_delay_s
 
     @classmethod
     def from_rpc_error(cls, err: grpc.RpcError) -> JobMatchClientError:
-        return cls(err.code(), err.details() or "")
+        error = cls(err.code(), err.details() or "")
+        status = rpc_status.from_call(err) if hasattr(err, "trailing_metadata") else None
+        for detail in status.details if status is not None else ():
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                error.reason = info.reason
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                detail.Unpack(bad)
+                error.field = bad.field_violations[0].field if bad.field_violations else None
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                error.retry_delay_s = retry.retry_delay.ToMilliseconds() / 1000
+        return error
 
     @classmethod
     def from_stream_error(cls, error: pb.StreamError) -> JobMatchClientError:
         code = next((c for c in grpc.StatusCode if c.value[0] == error.code), grpc.StatusCode.UNKNOWN)
-        return cls(code, error.message)
+        delay = error.retry_delay_ms / 1000 if error.retry_delay_ms else None
+        return cls(code, error.message, reason=error.reason, retry_delay_s=delay)
 
 
 @dataclass(frozen=True)

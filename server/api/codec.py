@@ -21,14 +21,14 @@ def side_from_proto(value: int) -> str | None:
         return None
     if value not in SIDE_NAMES:
         raise JobMatchError(
-            ErrorKind.INVALID_ARGUMENT, f"unknown side {value}; use SIDE_ANCHOR (1) or SIDE_POSITIVE (2)"
+            ErrorKind.INVALID_ARGUMENT, f"unknown side {value}; use SIDE_ANCHOR (1) or SIDE_POSITIVE (2)", field="side"
         )
     return SIDE_NAMES[value]
 
 
 def embed_call(request: pb.EmbedRequest) -> EmbedCall:
     if request.encoding not in _ENCODINGS:
-        raise JobMatchError(ErrorKind.INVALID_ARGUMENT, f"unknown encoding {request.encoding}")
+        raise JobMatchError(ErrorKind.INVALID_ARGUMENT, f"unknown encoding {request.encoding}", field="encoding")
     return EmbedCall(
         model=request.model,
         side=side_from_proto(request.side),
@@ -64,7 +64,10 @@ def embed_response(result: EmbedResult, encoding: int, received_ns: int) -> pb.E
 
 def stream_error(request_id: str, err: JobMatchError) -> pb.EmbedStreamResponse:
     code: grpc.StatusCode = err.status_code
-    return pb.EmbedStreamResponse(id=request_id, error=pb.StreamError(code=code.value[0], message=err.message))
+    error = pb.StreamError(code=code.value[0], message=err.message, reason=err.kind.value)
+    if err.kind.retry_delay_s is not None:
+        error.retry_delay_ms = int(err.kind.retry_delay_s * 1000)
+    return pb.EmbedStreamResponse(id=request_id, error=error)
 
 
 def model_info(model: ModelDescription) -> pb.ModelInfo:

