@@ -7,9 +7,10 @@ and an environment variable `JOBMATCH_<FIELD>`; flags win over the environment.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MODEL = "jobbert-v3=TechWolf/JobBERT-v3"
@@ -61,6 +62,24 @@ class ServerSettings(BaseSettings):
     grace_period_s: float = Field(10.0, ge=0, description="how long in-flight calls may finish on shutdown")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
 
+    qdrant_path: Path | None = Field(None, description="embedded Qdrant data directory (default: per-user data dir)")
+    qdrant_url: str | None = Field(None, description="Qdrant server URL (http://host:6333); replaces --qdrant-path")
+    qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server")
+    occupations_collection: str = Field("esco_occupations", description="Qdrant alias of the occupation index")
+    skills_collection: str = Field("esco_skills", description="Qdrant alias of the skill index")
+    esco_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="ESCO CSV bundle folder, repeatable, one per language (env: comma-separated); "
+        "default: the bundled ESCO v1.1.1 English snapshot",
+    )
+    match_model: str | None = Field(None, description="model that embeds the ESCO index (default: the first model)")
+    auto_sync: bool = Field(True, description="sync the ESCO data into an empty index at start-up")
+
+    @field_validator("esco_dirs", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        return [part for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
     @field_validator("models", mode="before")
     @classmethod
     def _parse_models(cls, value: Any) -> Any:
@@ -79,18 +98,29 @@ class ServerSettings(BaseSettings):
             raise ValueError(f"model names must be unique, got {names}")
         if self.max_inputs_per_request > self.max_queued_inputs:
             raise ValueError("max_inputs_per_request must not exceed max_queued_inputs")
+        if self.match_model is not None and self.match_model not in names:
+            raise ValueError(f"match_model {self.match_model!r} is not one of the models {names}")
         return self
 
     @property
     def default_model(self) -> str:
         return self.models[0].name
 
+    @property
+    def index_model(self) -> str:
+        """The model whose vectors fill the ESCO index."""
+        return self.match_model or self.default_model
+
+
+# List settings take one value per flag, repeated.
+_REPEATED_FLAGS = {"models": "--model", "esco_dirs": "--esco-dir"}
+
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one `--flag` per settings field (`--model` for `models`, repeatable)."""
+    """Add one `--flag` per settings field; list fields take a repeatable singular flag."""
     for name, field in ServerSettings.model_fields.items():
-        if name == "models":
-            parser.add_argument("--model", dest="models", action="append", help=field.description)
+        if name in _REPEATED_FLAGS:
+            parser.add_argument(_REPEATED_FLAGS[name], dest=name, action="append", help=field.description)
         elif field.annotation is bool:
             flag = "--" + name.replace("_", "-")
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, help=field.description)

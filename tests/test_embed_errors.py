@@ -269,6 +269,15 @@ def test_vanished_stream_client_leaves_no_work_behind(busy_server: ServerThread)
         assert client.embed(["nurse"] * 48).shape == (48, 384)
 
 
+def test_client_counts_input_indexes_across_chunks(server: ServerThread) -> None:
+    texts = [f"cook {i}" for i in range(30)]
+    texts[23] = ""
+    with JobMatchClient(server.target, chunk_size=10) as client, pytest.raises(JobMatchClientError) as caught:
+        client.embed(texts, side="anchor", model="jobbert")
+    assert caught.value.field == "inputs[23]"
+    assert "input 23 is empty" in str(caught.value)
+
+
 def test_async_client_errors_are_typed_too(server: ServerThread) -> None:
     from jobmatch.client import AsyncJobMatchClient
 

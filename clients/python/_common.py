@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -14,6 +15,7 @@ from grpc_status import rpc_status
 from jobmatch.v1 import embedding_pb2 as pb
 
 SideLike = str | int | None
+_INPUT_INDEX = re.compile(r"(\binputs?\[?|\binput )(\d+)")
 _SIDES = {"anchor": pb.SIDE_ANCHOR, "positive": pb.SIDE_POSITIVE}
 RETRYABLE = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
 
@@ -60,6 +62,18 @@ class JobMatchClientError(Exception):
                 detail.Unpack(retry)
                 error.retry_delay_s = retry.retry_delay.ToMilliseconds() / 1000
         return error
+
+    def shifted(self, offset: int) -> JobMatchClientError:
+        """This error with input indexes counted from the start of the caller's whole list.
+
+        The client sends long lists in chunks; the server counts inputs within a chunk.
+        """
+        if offset:
+            renumber = lambda match: f"{match.group(1)}{int(match.group(2)) + offset}"  # noqa: E731
+            self.message = _INPUT_INDEX.sub(renumber, self.message)
+            self.field = _INPUT_INDEX.sub(renumber, self.field) if self.field else self.field
+            self.args = (f"{self.code.name}: {self.message}",)
+        return self
 
     @classmethod
     def from_stream_error(cls, error: pb.StreamError) -> JobMatchClientError:
@@ -157,11 +171,12 @@ class EmbedOptions:
         )
 
 
-def chunks(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def chunks(texts: Sequence[str], size: int) -> list[tuple[int, Sequence[str]]]:
+    """(offset, chunk) pairs covering `texts`; one empty chunk for an empty list, so the
+    server answers it with its own INVALID_ARGUMENT."""
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings, not one string")
-    for start in range(0, len(texts), size):
-        yield texts[start : start + size]
+    return [(start, texts[start : start + size]) for start in range(0, len(texts), size)] or [(0, [])]
 
 
 def decode(response: pb.EmbedResponse) -> np.ndarray:

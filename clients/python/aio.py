@@ -67,16 +67,16 @@ class AsyncJobMatchClient:
         """Vectors of `texts` as a (len(texts), dimension) float32 array, rows in input order."""
         options = EmbedOptions(side, model, normalize, truncate, dimensions)
         timeout = self.timeout if timeout is None else timeout
-        pending = list(chunks(texts, self.chunk_size)) or [[]]
 
-        async def one(chunk: Sequence[str]) -> np.ndarray:
+        async def one(offset: int, chunk: Sequence[str]) -> np.ndarray:
             async with self._in_flight:
-                return decode(await self._stub.Embed(options.request(chunk), timeout=timeout))
+                try:
+                    return decode(await self._stub.Embed(options.request(chunk), timeout=timeout))
+                except grpc.RpcError as err:
+                    raise JobMatchClientError.from_rpc_error(err).shifted(offset) from None
 
-        try:
-            return concat(list(await asyncio.gather(*(one(chunk) for chunk in pending))))
-        except grpc.RpcError as err:
-            raise JobMatchClientError.from_rpc_error(err) from None
+        pending = chunks(texts, self.chunk_size)
+        return concat(list(await asyncio.gather(*(one(offset, chunk) for offset, chunk in pending))))
 
     async def embed_stream(
         self,

@@ -72,19 +72,20 @@ class JobMatchClient:
         """
         options = EmbedOptions(side, model, normalize, truncate, dimensions)
         timeout = self.timeout if timeout is None else timeout
+        pending = chunks(texts, self.chunk_size)
         parts: list[np.ndarray] = []
-        pending = list(chunks(texts, self.chunk_size))
-        if not pending:
-            pending = [[]]  # let the server answer the empty call with its INVALID_ARGUMENT
-        try:
-            for start in range(0, len(pending), self.max_in_flight):
-                futures = [
-                    self._stub.Embed.future(options.request(chunk), timeout=timeout)
-                    for chunk in pending[start : start + self.max_in_flight]
-                ]
-                parts.extend(decode(future.result()) for future in futures)
-        except grpc.RpcError as err:
-            raise JobMatchClientError.from_rpc_error(err) from None
+        for group_start in range(0, len(pending), self.max_in_flight):
+            group = pending[group_start : group_start + self.max_in_flight]
+            futures = [
+                (offset, self._stub.Embed.future(options.request(chunk), timeout=timeout)) for offset, chunk in group
+            ]
+            for offset, future in futures:
+                try:
+                    parts.append(decode(future.result()))
+                except grpc.RpcError as err:
+                    for _, other in futures:
+                        other.cancel()
+                    raise JobMatchClientError.from_rpc_error(err).shifted(offset) from None
         return concat(parts)
 
     def embed_stream(

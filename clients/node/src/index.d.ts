@@ -1,0 +1,267 @@
+// Types of @jobmatch/client (the implementation is plain ESM JavaScript in this folder).
+
+import type { ChannelCredentials, ChannelOptions, Metadata } from '@grpc/grpc-js';
+
+/** 'anchor' (job titles) or 'positive' (comma-separated skill lists); also SIDE_* names or numbers. */
+export type Side = 'anchor' | 'positive' | 'SIDE_ANCHOR' | 'SIDE_POSITIVE' | 'SIDE_UNSPECIFIED' | 0 | 1 | 2;
+
+/** What a MatchOccupations query is: a job title (default), a skill list, or free text. */
+export type QueryKind =
+  | 'job_title'
+  | 'skills'
+  | 'text'
+  | 'QUERY_KIND_UNSPECIFIED'
+  | 'QUERY_KIND_JOB_TITLE'
+  | 'QUERY_KIND_SKILLS'
+  | 'QUERY_KIND_TEXT'
+  | 0
+  | 1
+  | 2
+  | 3;
+
+export interface ClientOptions {
+  /** Default deadline of unary calls, in ms (default 30000; Infinity for none). */
+  timeoutMs?: number;
+  /** Channel load-balancing policy, e.g. 'round_robin' with a 'dns:///host:port' target. Default 'pick_first'. */
+  loadBalancing?: 'pick_first' | 'round_robin';
+  /** Attempts per call with gRPC retries on UNAVAILABLE and RESOURCE_EXHAUSTED (default 4, at most 5; 1 disables). */
+  maxAttempts?: number;
+  /** Inputs per Embed call when `embed` splits a long list (default 256). */
+  chunkSize?: number;
+  /** Embed calls of one `embed` in flight at once (default 4). */
+  maxInFlight?: number;
+  /** gRPC message size limit both ways (default 64 MiB). */
+  maxMessageBytes?: number;
+  /** Default: insecure (plaintext). */
+  credentials?: ChannelCredentials;
+  /** Extra @grpc/grpc-js channel options; they win over the ones this client sets. */
+  channelOptions?: ChannelOptions;
+  /** Folder holding jobmatch/v1/*.proto (default: $JOBMATCH_PROTO_DIR, the repository's proto/, or the packed copy). */
+  protoDir?: string;
+}
+
+export interface CallOptions {
+  /** Deadline from now in ms. Unary calls default to the client's timeoutMs; Infinity or null for none. */
+  deadlineMs?: number | null;
+  /** Aborting cancels the call (it fails with CANCELLED). */
+  signal?: AbortSignal;
+}
+
+export interface EmbedOptions extends CallOptions {
+  /** Required for asymmetric models (JobBERT-v3); symmetric models accept any. */
+  side?: Side | null;
+  /** Model name; '' or unset: the server's default model. */
+  model?: string;
+  /** L2-normalize (server default true). */
+  normalize?: boolean;
+  /** Cut inputs over the model's token limit instead of failing with INPUT_TOO_LONG. */
+  truncate?: boolean;
+  /** Matryoshka: keep the first `dimensions` components (0 = all). */
+  dimensions?: number;
+}
+
+export interface EmbedStreamOptions extends EmbedOptions {
+  /** Deadline of the whole stream in ms; streams have none by default. */
+  deadlineMs?: number | null;
+}
+
+/** One EmbedStream request: a text, or an object with its own id, inputs and overrides. */
+export type StreamItem =
+  | string
+  | {
+      id?: string;
+      text?: string;
+      inputs?: string[];
+      side?: Side | null;
+      model?: string;
+      normalize?: boolean;
+      truncate?: boolean;
+      dimensions?: number;
+    };
+
+export interface EmbedMetadata {
+  promptTokens: number;
+  tokenizationTimeNs: number;
+  queueTimeNs: number;
+  inferenceTimeNs: number;
+  totalTimeNs: number;
+}
+
+export interface EmbedResult {
+  /** The model that served the call (resolved when the request named none). */
+  model: string;
+  dimension: number;
+  vectors: Float32Array[];
+  metadata: EmbedMetadata;
+}
+
+export type StreamResult =
+  | (EmbedResult & { id: string; ok: true; /** vectors[0] */ vector: Float32Array })
+  | { id: string; ok: false; error: JobMatchError };
+
+export interface ModelInfo {
+  name: string;
+  source: string;
+  dimension: number;
+  asymmetric: boolean;
+  sides: Array<'anchor' | 'positive'>;
+  maxInputTokens: number;
+  device: string;
+  dtype: string;
+  isDefault: boolean;
+}
+
+export interface MatchOccupationsOptions extends CallOptions {
+  kind?: QueryKind;
+  /** 1 to 100; 0 or unset: 10. */
+  topK?: number;
+  /** ISO 639-1 code of the labels to search and return. */
+  language?: string;
+  /** Keep occupations whose ISCO group starts with one of these digit strings. */
+  iscoGroupPrefixes?: string[];
+}
+
+export interface OccupationMatch {
+  uri: string;
+  preferredLabel: string;
+  iscoGroup: string;
+  score: number;
+  skills: string[];
+  code: string;
+}
+
+export interface MatchOccupationsResult {
+  matches: OccupationMatch[];
+  model: string;
+  escoVersion: string;
+}
+
+export interface SkillRef {
+  uri: string;
+  label: string;
+}
+
+export interface Occupation {
+  uri: string;
+  code: string;
+  iscoGroup: string;
+  preferredLabel: string;
+  altLabels: string[];
+  description: string;
+  essentialSkills: SkillRef[];
+  optionalSkills: SkillRef[];
+  preferredLabels: Record<string, string>;
+  escoVersion: string;
+}
+
+export interface SkillMatch {
+  uri: string;
+  label: string;
+  score: number;
+  skillType: string;
+}
+
+export declare class JobMatchClient {
+  constructor(target?: string, options?: ClientOptions);
+  readonly target: string;
+  timeoutMs: number;
+  chunkSize: number;
+  maxInFlight: number;
+  close(): void;
+  waitForReady(deadlineMs?: number): Promise<void>;
+  /** One Float32Array per text, in input order. */
+  embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  embedWithMetadata(texts: readonly string[], options?: EmbedOptions): Promise<EmbedResult>;
+  embedStream(
+    source: Iterable<StreamItem> | AsyncIterable<StreamItem>,
+    options?: EmbedStreamOptions,
+  ): AsyncGenerator<StreamResult, void, undefined>;
+  listModels(options?: CallOptions): Promise<ModelInfo[]>;
+  matchOccupations(query: string, options?: MatchOccupationsOptions): Promise<MatchOccupationsResult>;
+  getOccupation(uri: string, options?: CallOptions & { language?: string }): Promise<Occupation>;
+  matchSkills(
+    query: string,
+    options?: CallOptions & { topK?: number },
+  ): Promise<{ matches: SkillMatch[]; model: string }>;
+}
+
+export interface FieldViolation {
+  field: string;
+  description: string;
+}
+
+/** A decoded google.rpc detail: `type` is the message name, e.g. 'google.rpc.ErrorInfo'. */
+export type StatusDetail = { type: string } & Record<string, any>;
+
+/** A failed call. */
+export declare class JobMatchError extends Error {
+  constructor(
+    code: number,
+    details: string,
+    extra?: {
+      reason?: string;
+      domain?: string;
+      field?: string | null;
+      fieldViolations?: FieldViolation[];
+      retryDelayMs?: number | null;
+      statusDetails?: StatusDetail[];
+      metadata?: Metadata | null;
+      cause?: unknown;
+    },
+  );
+  /** gRPC status code: 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 5 NOT_FOUND, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, ... */
+  code: number;
+  /** 'INVALID_ARGUMENT', ... */
+  codeName: string;
+  /** The status message. */
+  details: string;
+  /** ErrorInfo.reason: 'MISSING_SIDE', 'INPUT_TOO_LONG', 'UNKNOWN_MODEL', 'QUEUE_FULL', ...; '' when the server sent none. */
+  reason: string;
+  /** ErrorInfo.domain: 'jobmatch.v1'. */
+  domain: string;
+  /** The first BadRequest field violation: 'side', 'model', 'inputs', 'inputs[3]', 'dimensions', 'encoding'. */
+  field: string | null;
+  fieldViolations: FieldViolation[];
+  /** RetryInfo: how long to wait before retrying; null when retrying cannot help. */
+  retryDelayMs: number | null;
+  /** Every decoded detail of google.rpc.Status. */
+  statusDetails: StatusDetail[];
+  /** Trailing metadata of the failed call (null for stream errors). */
+  metadata: Metadata | null;
+  readonly retryable: boolean;
+  static fromServiceError(err: unknown): JobMatchError;
+  static fromStreamError(error: { code: number; message: string; reason: string; retryDelayMs: number }): JobMatchError;
+}
+
+/** gRPC status codes by name (Code.INVALID_ARGUMENT === 3). */
+export declare const Code: Readonly<{
+  OK: 0;
+  CANCELLED: 1;
+  UNKNOWN: 2;
+  INVALID_ARGUMENT: 3;
+  DEADLINE_EXCEEDED: 4;
+  NOT_FOUND: 5;
+  ALREADY_EXISTS: 6;
+  PERMISSION_DENIED: 7;
+  RESOURCE_EXHAUSTED: 8;
+  FAILED_PRECONDITION: 9;
+  ABORTED: 10;
+  OUT_OF_RANGE: 11;
+  UNIMPLEMENTED: 12;
+  INTERNAL: 13;
+  UNAVAILABLE: 14;
+  DATA_LOSS: 15;
+  UNAUTHENTICATED: 16;
+}> &
+  Readonly<Record<string, number>>;
+
+export declare function codeName(code: number): string;
+
+/** Decode google.rpc.Status bytes (the grpc-status-details-bin trailer). */
+export declare function decodeStatus(bytes: Uint8Array): { code: number; message: string; details: StatusDetail[] };
+
+/** ENCODING_PACKED_FLOAT32 bytes to a Float32Array (copies: input may be unaligned). */
+export declare function decodePacked(bytes: Uint8Array): Float32Array;
+export declare function decodeEmbedding(embedding: { packed?: Uint8Array; values?: number[] }): Float32Array;
+
+export declare function serviceConfig(loadBalancing: string, maxAttempts: number): Record<string, unknown>;
