@@ -30,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -265,6 +266,26 @@ def process_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def isolation_args(state_dir: Path) -> list[str]:
+    """Flags that keep the server to embedding work, for the flags this server version has: no
+    ESCO index sync at start-up (minutes of CPU) and index state in a private folder, never in the
+    per-user data directory."""
+    help_text = subprocess.run(
+        [sys.executable, "-m", "jobmatch.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    ).stdout
+    flags = []
+    if "--no-auto-sync" in help_text:
+        flags.append("--no-auto-sync")
+    if "--qdrant-path" in help_text:
+        flags += ["--qdrant-path", str(state_dir)]
+    return flags
 
 
 class ServerProcess:
@@ -596,7 +617,13 @@ async def smoke_check(target: str, title: str) -> int:
 
 
 async def measure_server_config(
-    args: argparse.Namespace, model_path: str, titles: Sequence[str], config: str, log_dir: Path, stamp: str
+    args: argparse.Namespace,
+    model_path: str,
+    titles: Sequence[str],
+    config: str,
+    log_dir: Path,
+    stamp: str,
+    isolation: Sequence[str],
 ) -> dict[str, Any]:
     tokens = shlex.split(config)
     # leading KEY=VALUE tokens of a variant are environment variables, as in a shell
@@ -604,7 +631,7 @@ async def measure_server_config(
     while tokens and ENV_ASSIGNMENT.match(tokens[0]):
         key, value = tokens.pop(0).split("=", 1)
         env[key] = value
-    extra = [*(a for s in args.server_arg for a in shlex.split(s)), *tokens]
+    extra = [*isolation, *(a for s in args.server_arg for a in shlex.split(s)), *tokens]
     label = config or "(defaults)"
     slug = "".join(c if c.isalnum() else "_" for c in config).strip("_") or "defaults"
     server = ServerProcess(model_path, extra, log_dir / f"server-{stamp}-{slug}.log", env)
@@ -833,18 +860,28 @@ def mode_list(text: str) -> list[str]:
     return modes
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Shows an option's default where it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, [], argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsHelp,
     )
     parser.add_argument("--esco-dir", type=Path, default=DEFAULT_ESCO_DIR, help="folder with occupations_en.csv")
     parser.add_argument("--model-path", default=default_model_path(), help="sentence-transformers model directory")
     parser.add_argument("--quick", action="store_true", help="short smoke run: 2 s windows, fewer repetitions")
     parser.add_argument("--duration", type=float, help="measurement window per server case, s (default 8; quick 2)")
     parser.add_argument("--warmup", type=float, help="warm-up before each window, s (default 2; quick 0.5)")
-    parser.add_argument("--concurrency", type=int_list, default=[1, 16, 64, 256], help="client counts, e.g. 1,16,64")
-    parser.add_argument("--modes", type=mode_list, default=["unary", "stream"], help="unary,stream")
+    parser.add_argument("--concurrency", type=int_list, default="1,16,64,256", help="client counts")
+    parser.add_argument("--modes", type=mode_list, default="unary,stream", help="unary and/or stream")
     parser.add_argument(
         "--stream-window", type=int, default=1, help="requests in flight per stream (1: one at a time per stream)"
     )
@@ -866,6 +903,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "'' is the defaults; without it one server with --server-arg only",
     )
     parser.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help="do not add --no-auto-sync and a private --qdrant-path (added when the server has them)",
+    )
+    parser.add_argument(
         "--server-env",
         action="append",
         default=[],
@@ -882,12 +924,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--retries",
         type=int,
         default=2,
-        help="measure a server case again (at most this many times) when other processes used the CPU meanwhile",
+        help="measure again (at most this many times) when other processes used the CPU meanwhile; the least "
+        "disturbed attempt is kept",
     )
     parser.add_argument(
         "--quiet-threshold", type=float, default=0.2, help="CPU cores other processes may use and count as idle"
     )
-    parser.add_argument("--batch-sizes", type=int_list, default=[1, 8, 32, 64, 128, 512], help="in-process batch sizes")
+    parser.add_argument("--batch-sizes", type=int_list, default="1,8,32,64,128,512", help="in-process batch sizes")
     parser.add_argument(
         "--in-process-texts", type=int, help="texts per in-process repetition (default 1024; quick 256)"
     )
@@ -898,7 +941,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-in-process", action="store_true", help="no in-process measurement (no ratios)")
     parser.add_argument("--profile", action="store_true", help="py-spy record the server during chosen cases")
     parser.add_argument(
-        "--profile-concurrency", type=int_list, default=[64], help="which concurrencies --profile covers"
+        "--profile-concurrency", type=int_list, default="64", help="which concurrencies --profile covers"
     )
     parser.add_argument("--output", type=Path, help="JSON path (default benchmarks/results/serving-<timestamp>.json)")
     args = parser.parse_args(argv)
@@ -950,8 +993,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # server logs and profiles go next to the JSON (benchmarks/results/ is git-ignored)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     servers: list[dict[str, Any]] = []
-    for config in args.variants:
-        servers.append(asyncio.run(measure_server_config(args, args.model_path, titles, config, RESULTS_DIR, stamp)))
+    with tempfile.TemporaryDirectory(prefix="jobmatch-bench-") as state_dir:
+        isolation = [] if args.no_isolation else isolation_args(Path(state_dir))
+        for config in args.variants:
+            servers.append(
+                asyncio.run(measure_server_config(args, args.model_path, titles, config, RESULTS_DIR, stamp, isolation))
+            )
     cases: list[ServerCase] = [case for server in servers for case in server["cases"]]
     for case in cases:
         if in_process is not None:

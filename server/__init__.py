@@ -1,0 +1,1 @@
+"""The jobmatch server: gRPC API, batching core, model backends, ESCO index."""

@@ -16,26 +16,35 @@ from grpc_reflection.v1alpha import reflection
 
 from jobmatch.server.api.embedding_service import EmbeddingServicer
 from jobmatch.server.api.handlers import service_handler
+from jobmatch.server.api.match_service import MatchServicer
 from jobmatch.server.batching import EmbeddingEngine
 from jobmatch.server.config import ServerSettings
-from jobmatch.v1 import embedding_pb2
+from jobmatch.server.index import EngineEmbedder, QdrantStore
+from jobmatch.server.matching import open_configured_store, prepare_index
+from jobmatch.v1 import embedding_pb2, match_pb2
 
 logger = logging.getLogger(__name__)
 
 EMBEDDING_SERVICE = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"]
+MATCH_SERVICE = match_pb2.DESCRIPTOR.services_by_name["MatchService"]
 # Health is reported for the whole server ("") and for each jobmatch service.
-HEALTH_SERVICES = ("", EMBEDDING_SERVICE.full_name)
+HEALTH_SERVICES = ("", EMBEDDING_SERVICE.full_name, MATCH_SERVICE.full_name)
 
 
 class JobMatchServer:
-    """A grpc.aio server over an `EmbeddingEngine`. `start`, then `load_models`, then `stop`."""
+    """A grpc.aio server over an `EmbeddingEngine` and the ESCO index.
+
+    `start` (listen), then `load_models` (models, then the index), then `stop`.
+    """
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.engine = EmbeddingEngine(settings)
+        self.match = MatchServicer()
         self.health = health.aio.HealthServicer()
         self.port: int | None = None
         self._server: grpc.aio.Server | None = None
+        self._store: QdrantStore | None = None
 
     async def start(self) -> int:
         """Listen and answer (health NOT_SERVING, calls UNAVAILABLE) before models are loaded."""
@@ -44,7 +53,9 @@ class JobMatchServer:
             options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
         )
         servicer = EmbeddingServicer(self.engine, self.settings.stream_window)
-        server.add_generic_rpc_handlers([service_handler(EMBEDDING_SERVICE, servicer)])
+        server.add_generic_rpc_handlers(
+            [service_handler(EMBEDDING_SERVICE, servicer), service_handler(MATCH_SERVICE, self.match)]
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             [*HEALTH_SERVICES[1:], health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
@@ -59,8 +70,11 @@ class JobMatchServer:
         return self.port
 
     async def load_models(self) -> None:
-        """Load and warm every model, then report SERVING."""
+        """Load and warm every model, open the ESCO index (syncing an empty one), then report SERVING."""
         await self.engine.start()
+        self._store = await open_configured_store(self.settings)
+        embedder = EngineEmbedder(self.engine, self.settings.index_model)
+        self.match.index = await prepare_index(self.settings, embedder, self._store)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         logger.info("serving %s", ", ".join(m.name for m in self.settings.models))
 
@@ -75,6 +89,8 @@ class JobMatchServer:
         if self._server is not None:
             await self._server.stop(self.settings.grace_period_s if grace is None else grace)
         await self.engine.close()
+        if self._store is not None:
+            await self._store.close()
 
     async def serve(self) -> None:
         """Start, load, and run until SIGINT or SIGTERM; then stop gracefully."""

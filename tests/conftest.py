@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -57,6 +58,9 @@ def model_specs(jobbert_path: Path, legacy_jobbert_path: Path, symmetric_path: P
 
 
 def make_settings(specs: list[str], **overrides) -> ServerSettings:
+    """Settings for a test server: its own embedded Qdrant directory, no ESCO sync unless asked."""
+    overrides.setdefault("qdrant_path", Path(tempfile.mkdtemp(prefix="jobmatch-qdrant-")))
+    overrides.setdefault("auto_sync", False)
     return ServerSettings(models=specs, **overrides)
 
 

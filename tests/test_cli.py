@@ -64,9 +64,9 @@ def wait_serving(target: str, process: subprocess.Popen, limit_s: float = 120) -
     pytest.fail("server never became SERVING")
 
 
-def test_serve_runs_until_sigterm_and_exits_cleanly(jobbert_path: Path, capsys) -> None:
+def test_serve_runs_until_sigterm_and_exits_cleanly(jobbert_path: Path, tmp_path: Path, capsys) -> None:
     port = free_port()
-    env = {**os.environ, "JOBMATCH_MAX_BATCH_SIZE": "16"}
+    env = {**os.environ, "JOBMATCH_MAX_BATCH_SIZE": "16", "JOBMATCH_QDRANT_PATH": str(tmp_path / "qdrant")}
     command = [sys.executable, "-m", "jobmatch.cli", "serve", "--model", f"tiny={jobbert_path}", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -82,7 +82,8 @@ def test_serve_runs_until_sigterm_and_exits_cleanly(jobbert_path: Path, capsys) 
 
 def test_serve_with_a_missing_model_path_fails_clearly(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "jobmatch.cli", "serve", "--model", f"x={tmp_path / 'nope'}", "--port", "0"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=os.environ)
+    env = {**os.environ, "JOBMATCH_QDRANT_PATH": str(tmp_path / "qdrant")}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 1
     assert f"jobmatch: cannot load model 'x' from {tmp_path / 'nope'}" in result.stderr
     assert "Traceback" not in result.stderr

@@ -4,8 +4,15 @@ Both return numpy float32 arrays, chunk long input lists, apply deadlines, and l
 runtime retry UNAVAILABLE and RESOURCE_EXHAUSTED with exponential backoff.
 """
 
-from jobmatch.client._common import JobMatchClientError, ModelInfo
+from jobmatch.client._common import JobMatchClientError, ModelInfo, OccupationMatch, SkillMatch
 from jobmatch.client.aio import AsyncJobMatchClient
 from jobmatch.client.sync import JobMatchClient
 
-__all__ = ["AsyncJobMatchClient", "JobMatchClient", "JobMatchClientError", "ModelInfo"]
+__all__ = [
+    "AsyncJobMatchClient",
+    "JobMatchClient",
+    "JobMatchClientError",
+    "ModelInfo",
+    "OccupationMatch",
+    "SkillMatch",
+]

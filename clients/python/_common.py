@@ -13,6 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from jobmatch.v1 import embedding_pb2 as pb
+from jobmatch.v1 import match_pb2
 
 SideLike = str | int | None
 _INPUT_INDEX = re.compile(r"(\binputs?\[?|\binput )(\d+)")
@@ -110,6 +111,52 @@ class ModelInfo:
         )
 
 
+QUERY_KINDS = {
+    "job_title": match_pb2.QUERY_KIND_JOB_TITLE,
+    "job-title": match_pb2.QUERY_KIND_JOB_TITLE,
+    "skills": match_pb2.QUERY_KIND_SKILLS,
+    "text": match_pb2.QUERY_KIND_TEXT,
+}
+
+
+@dataclass(frozen=True)
+class OccupationMatch:
+    """An ESCO occupation found for a query; `skills` are its essential skill labels."""
+
+    uri: str
+    preferred_label: str
+    isco_group: str
+    code: str
+    score: float
+    skills: tuple[str, ...]
+
+    @classmethod
+    def from_proto(cls, match: match_pb2.OccupationMatch) -> OccupationMatch:
+        return cls(match.uri, match.preferred_label, match.isco_group, match.code, match.score, tuple(match.skills))
+
+
+@dataclass(frozen=True)
+class SkillMatch:
+    uri: str
+    label: str
+    skill_type: str
+    score: float
+
+    @classmethod
+    def from_proto(cls, match: match_pb2.SkillMatch) -> SkillMatch:
+        return cls(match.uri, match.label, match.skill_type, match.score)
+
+
+def match_request(
+    query: str, kind: str, top_k: int, language: str, isco_prefixes: Sequence[str]
+) -> match_pb2.MatchOccupationsRequest:
+    if kind not in QUERY_KINDS:
+        raise ValueError(f"kind must be one of {sorted(QUERY_KINDS)}, got {kind!r}")
+    return match_pb2.MatchOccupationsRequest(
+        query=query, kind=QUERY_KINDS[kind], top_k=top_k, language=language, isco_group_prefixes=isco_prefixes
+    )
+
+
 def side_value(side: SideLike) -> int:
     """Accept 'anchor' / 'positive', a jobmatch.v1.Side value, or None (unspecified)."""
     if side is None:
@@ -128,7 +175,7 @@ def channel_options(max_attempts: int, max_message_bytes: int) -> list[tuple[str
     service_config = {
         "methodConfig": [
             {
-                "name": [{"service": "jobmatch.v1.EmbeddingService"}],
+                "name": [{"service": "jobmatch.v1.EmbeddingService"}, {"service": "jobmatch.v1.MatchService"}],
                 "retryPolicy": {
                     "maxAttempts": max(2, min(max_attempts, 5)),
                     "initialBackoff": "0.05s",

@@ -12,14 +12,18 @@ from jobmatch.client._common import (
     EmbedOptions,
     JobMatchClientError,
     ModelInfo,
+    OccupationMatch,
     SideLike,
+    SkillMatch,
     channel_options,
     chunks,
     concat,
     decode,
+    match_request,
 )
 from jobmatch.v1 import embedding_pb2 as pb
 from jobmatch.v1 import embedding_pb2_grpc as pb_grpc
+from jobmatch.v1 import match_pb2, match_pb2_grpc
 
 
 class AsyncJobMatchClient:
@@ -43,6 +47,7 @@ class AsyncJobMatchClient:
             target, options=channel_options(max_attempts, max_message_bytes)
         )
         self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
+        self._match = match_pb2_grpc.MatchServiceStub(self._channel)
 
     async def __aenter__(self) -> AsyncJobMatchClient:
         return self
@@ -111,6 +116,43 @@ class AsyncJobMatchClient:
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [ModelInfo.from_proto(m) for m in response.models]
+
+    async def match_occupations(
+        self,
+        query: str,
+        *,
+        kind: str = "job_title",
+        top_k: int = 10,
+        language: str = "",
+        isco_prefixes: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> list[OccupationMatch]:
+        """ESCO occupations closest to `query`, best first. `kind`: job_title, skills or text."""
+        request = match_request(query, kind, top_k, language, isco_prefixes)
+        try:
+            response = await self._match.MatchOccupations(request, timeout=timeout or self.timeout)
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+        return [OccupationMatch.from_proto(m) for m in response.matches]
+
+    async def get_occupation(
+        self, uri: str, *, language: str = "", timeout: float | None = None
+    ) -> match_pb2.Occupation:
+        """The occupation with this ESCO URI (NOT_FOUND if the index has none)."""
+        request = match_pb2.GetOccupationRequest(uri=uri, language=language)
+        try:
+            return (await self._match.GetOccupation(request, timeout=timeout or self.timeout)).occupation
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+
+    async def match_skills(self, query: str, *, top_k: int = 10, timeout: float | None = None) -> list[SkillMatch]:
+        """ESCO skills most relevant to a job title, best first."""
+        request = match_pb2.MatchSkillsRequest(query=query, top_k=top_k)
+        try:
+            response = await self._match.MatchSkills(request, timeout=timeout or self.timeout)
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+        return [SkillMatch.from_proto(m) for m in response.matches]
 
 
 async def _aiter(texts: Iterable[str] | AsyncIterator[str]) -> AsyncIterator[str]:

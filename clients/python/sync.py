@@ -11,14 +11,18 @@ from jobmatch.client._common import (
     EmbedOptions,
     JobMatchClientError,
     ModelInfo,
+    OccupationMatch,
     SideLike,
+    SkillMatch,
     channel_options,
     chunks,
     concat,
     decode,
+    match_request,
 )
 from jobmatch.v1 import embedding_pb2 as pb
 from jobmatch.v1 import embedding_pb2_grpc as pb_grpc
+from jobmatch.v1 import match_pb2, match_pb2_grpc
 
 
 class JobMatchClient:
@@ -45,6 +49,7 @@ class JobMatchClient:
         options = channel_options(max_attempts, max_message_bytes)
         self._channel = channel or grpc.insecure_channel(target, options=options)
         self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
+        self._match = match_pb2_grpc.MatchServiceStub(self._channel)
 
     def __enter__(self) -> JobMatchClient:
         return self
@@ -118,3 +123,38 @@ class JobMatchClient:
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [ModelInfo.from_proto(m) for m in response.models]
+
+    def match_occupations(
+        self,
+        query: str,
+        *,
+        kind: str = "job_title",
+        top_k: int = 10,
+        language: str = "",
+        isco_prefixes: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> list[OccupationMatch]:
+        """ESCO occupations closest to `query`, best first. `kind`: job_title, skills or text."""
+        request = match_request(query, kind, top_k, language, isco_prefixes)
+        try:
+            response = self._match.MatchOccupations(request, timeout=timeout or self.timeout)
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+        return [OccupationMatch.from_proto(m) for m in response.matches]
+
+    def get_occupation(self, uri: str, *, language: str = "", timeout: float | None = None) -> match_pb2.Occupation:
+        """The occupation with this ESCO URI (NOT_FOUND if the index has none)."""
+        request = match_pb2.GetOccupationRequest(uri=uri, language=language)
+        try:
+            return (self._match.GetOccupation(request, timeout=timeout or self.timeout)).occupation
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+
+    def match_skills(self, query: str, *, top_k: int = 10, timeout: float | None = None) -> list[SkillMatch]:
+        """ESCO skills most relevant to a job title, best first."""
+        request = match_pb2.MatchSkillsRequest(query=query, top_k=top_k)
+        try:
+            response = self._match.MatchSkills(request, timeout=timeout or self.timeout)
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+        return [SkillMatch.from_proto(m) for m in response.matches]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
+from pathlib import Path
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 
@@ -51,6 +53,70 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _sync_async(args: argparse.Namespace) -> int:
+    from jobmatch.client import AsyncJobMatchClient
+    from jobmatch.server.batching import EmbeddingEngine
+    from jobmatch.server.config import settings_from_arguments
+    from jobmatch.server.index import EngineEmbedder, RemoteEmbedder
+    from jobmatch.server.matching import open_configured_store, sync_configured
+
+    settings = settings_from_arguments(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    async with contextlib.AsyncExitStack() as stack:
+        store = await open_configured_store(settings)
+        stack.push_async_callback(store.close)
+        if args.server:  # embed through a running jobmatch server
+            client = await stack.enter_async_context(AsyncJobMatchClient(args.server, timeout=600))
+            embedder = RemoteEmbedder(client, settings.match_model or "")
+        else:  # load only the index model, in-process
+            spec = next(m for m in settings.models if m.name == settings.index_model)
+            engine = EmbeddingEngine(settings.model_copy(update={"models": [spec]}))
+            await engine.start()
+            stack.push_async_callback(engine.close)
+            embedder = EngineEmbedder(engine, spec.name)
+        await sync_configured(settings, embedder, store, prune=args.prune, reindex=args.reindex)
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from jobmatch.server.errors import JobMatchError
+    from jobmatch.server.models import ModelLoadError
+
+    try:
+        return asyncio.run(_sync_async(args))
+    except (JobMatchError, ModelLoadError) as err:
+        print(f"jobmatch: {getattr(err, 'message', err)}", file=sys.stderr)
+        return 1
+
+
+def _match(args: argparse.Namespace) -> int:
+    from jobmatch.client import JobMatchClient
+
+    with JobMatchClient(args.server, timeout=args.timeout) as client:
+        matches = client.match_occupations(
+            args.query, kind=args.kind, top_k=args.top_k, language=args.language, isco_prefixes=args.isco
+        )
+    for rank, m in enumerate(matches, 1):
+        print(f"{rank:2d}. {m.score:.3f}  {m.preferred_label}  (ISCO {m.isco_group}, {m.uri})")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from jobmatch.client import JobMatchClient
+    from jobmatch.evaluation import read_queries, score_rankings
+
+    queries = read_queries(args.queries)
+    rankings = []
+    with JobMatchClient(args.server, timeout=args.timeout) as client:
+        for q in queries:
+            matches = client.match_occupations(q.query, kind=args.kind, top_k=10, language=q.language)
+            rankings.append(([m.uri for m in matches], q.expected_uri))
+    scores = score_rankings(rankings)
+    print(f"{scores.queries} queries, kind {args.kind}")
+    print("  ".join(f"{name} {value:.3f}" for name, value in scores.as_row().items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from jobmatch.server.config import add_settings_arguments
 
@@ -76,6 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = client_command("models", "list the models a server serves")
     models.set_defaults(run=_models)
+
+    sync = commands.add_parser("sync", help="embed ESCO occupations and skills into Qdrant (idempotent, resumable)")
+    add_settings_arguments(sync)
+    sync.add_argument("--prune", action="store_true", help="delete occupations and skills no longer in the data")
+    sync.add_argument("--reindex", action="store_true", help="rebuild into a new collection, then switch the alias")
+    sync.add_argument("--server", help="embed through a running jobmatch server (host:port) instead of in-process")
+    sync.set_defaults(run=_sync)
+
+    kinds = ["job-title", "skills", "text"]
+    match = client_command("match", "match a job title, skill list or free text to ESCO occupations")
+    match.add_argument("query")
+    match.add_argument("--kind", choices=kinds, default="job-title", help="what the query is (default job-title)")
+    match.add_argument("--top-k", type=int, default=10)
+    match.add_argument("--language", default="", help="search and show labels of this language (default: all)")
+    match.add_argument("--isco", action="append", default=[], help="ISCO group prefix to keep, repeatable")
+    match.set_defaults(run=_match)
+
+    evaluate = client_command("eval", "Recall@1/5/10 and MRR@10 of a query file against a server")
+    evaluate.add_argument("--queries", type=Path, required=True, help="CSV with query,expected_uri[,language]")
+    evaluate.add_argument("--kind", choices=kinds, default="job-title")
+    evaluate.set_defaults(run=_eval)
     return parser
 
 

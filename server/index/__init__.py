@@ -1,0 +1,86 @@
+"""ESCO occupations and skills in Qdrant: sync (incremental, resumable) and matching.
+
+    store = await open_store()                       # a local directory, or open_store("http://qdrant:6333")
+    embedder = EngineEmbedder(engine, "jobbert-v3")  # or RemoteEmbedder(AsyncJobMatchClient(...))
+    await sync_esco(load_snapshot(), embedder, store, progress=True)
+    index = await OccupationIndex.open(store, embedder)
+    await index.match("Datenwissenschaftlerin", kind="job_title", top_k=5)
+    await index.match("Python, SQL, statistics", kind="skills", isco_prefixes=["25"])
+    await index.match_skills("data scientist", top_k=10)
+
+Modules: embedder (where vectors come from), store (Qdrant, local or server), schema (vectors,
+manifest), documents (ESCO -> texts, payload, hash), catalog (aliases, rebuilds), pipeline
+(embed + write), sync, strategies + fusion (what a query searches), search (OccupationIndex),
+errors.
+
+This service uses the ESCO classification of the European Commission.
+"""
+
+from jobmatch.server.index.embedder import Embedder, EngineEmbedder, ModelIdentity, RemoteEmbedder, Side, identity
+from jobmatch.server.index.errors import (
+    EmptyIndex,
+    EscoIndexError,
+    IncompatibleIndex,
+    IndexNotFound,
+    InvalidDataset,
+    InvalidFilter,
+    InvalidQuery,
+    ModelMismatch,
+    StoreLocked,
+    StoreUnavailable,
+)
+from jobmatch.server.index.schema import OCCUPATIONS_ALIAS, SCHEMA_VERSION, SKILLS_ALIAS, Layout, Manifest, point_id
+from jobmatch.server.index.search import (
+    MAX_TOP_K,
+    OccupationIndex,
+    OccupationMatch,
+    OccupationRecord,
+    SkillMatch,
+    SkillRef,
+)
+from jobmatch.server.index.store import PointData, QdrantStore, default_store_path, open_store
+from jobmatch.server.index.strategies import DEFAULT_STRATEGIES, Kind, Strategy
+from jobmatch.server.index.sync import EscoSyncReport, SyncReport, sync_esco, sync_occupations, sync_skills
+
+__all__ = [
+    "DEFAULT_STRATEGIES",
+    "MAX_TOP_K",
+    "OCCUPATIONS_ALIAS",
+    "SCHEMA_VERSION",
+    "SKILLS_ALIAS",
+    "Embedder",
+    "EmptyIndex",
+    "EngineEmbedder",
+    "EscoIndexError",
+    "EscoSyncReport",
+    "IncompatibleIndex",
+    "IndexNotFound",
+    "InvalidDataset",
+    "InvalidFilter",
+    "InvalidQuery",
+    "Kind",
+    "Layout",
+    "Manifest",
+    "ModelIdentity",
+    "ModelMismatch",
+    "OccupationIndex",
+    "OccupationMatch",
+    "OccupationRecord",
+    "PointData",
+    "QdrantStore",
+    "RemoteEmbedder",
+    "Side",
+    "SkillMatch",
+    "SkillRef",
+    "StoreLocked",
+    "StoreUnavailable",
+    "Strategy",
+    "SyncReport",
+    "default_store_path",
+    "identity",
+    "open_store",
+    "point_id",
+    "sync_esco",
+    "sync_occupations",
+    "sync_skills",
+]

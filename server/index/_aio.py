@@ -1,0 +1,23 @@
+"""asyncio helpers shared by the embedders and the sync (Python 3.10 has no TaskGroup)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
+
+__all__ = ["gather_or_cancel"]
+
+T = TypeVar("T")
+
+
+async def gather_or_cancel(aws: Sequence[Awaitable[T]]) -> list[T]:
+    """Like :func:`asyncio.gather`, but the first failure (or a cancellation) cancels the rest."""
+    tasks = [asyncio.ensure_future(aw) for aw in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

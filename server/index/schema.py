@@ -1,0 +1,223 @@
+"""The shape of the ESCO collections: named vectors, payload indexes, the manifest, and names.
+
+Occupations (one point per occupation, id ``uuid5(NAMESPACE_URL, uri)``), per indexed language:
+
+* ``title_<lang>``   anchor side, the preferred label (title-to-title matching on the main name);
+* ``labels_<lang>``  anchor side, multivector (MAX_SIM) of preferred + alt + hidden labels: a query
+                     scores as its closest label, so "Datenwissenschaftlerin" or "data engineer"
+                     find their occupation without diluting a mean vector;
+* ``description_<lang>``  positive side, opt-in (``descriptions=True``): ~3x the embedding cost of
+                     the titles with long texts that JobBERT truncates at 64 tokens; meant for
+                     description-trained models (CareerBERT-G) and free-text queries;
+
+and once, if the dataset has skills: ``skills``, positive side, the essential skill labels as
+JobBERT's comma-separated list, most specific first (occupation-specific, sector-specific,
+cross-sector, transversal), so truncation drops the least telling ones.
+
+Skills (one point per skill): ``label``, positive side, the skill's preferred label.
+
+The manifest lives in the collection's ``metadata`` (supported by servers and local mode alike):
+model name, source, dimension, asymmetry, vectors and their sides, languages, schema version.
+Its fingerprint (everything but the data) names the collection: ``<alias>__<model>__<fingerprint>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+from qdrant_client import models as qm
+
+from jobmatch.server.index.embedder import ModelIdentity, Side
+from jobmatch.server.index.errors import IncompatibleIndex, ModelMismatch
+
+__all__ = [
+    "KEYWORD_INDEXES",
+    "MANIFEST_KEY",
+    "OCCUPATIONS_ALIAS",
+    "SCHEMA_VERSION",
+    "SKILLS_ALIAS",
+    "IndexKind",
+    "Layout",
+    "Manifest",
+    "VectorSpec",
+    "collection_name",
+    "point_id",
+    "vectors_config",
+]
+
+SCHEMA_VERSION = 1
+OCCUPATIONS_ALIAS = "esco_occupations"
+SKILLS_ALIAS = "esco_skills"
+MANIFEST_KEY = "jobmatch_index"
+
+IndexKind = Literal["occupations", "skills"]
+Family = Literal["title", "labels", "description", "skills", "label"]
+
+KEYWORD_INDEXES: dict[IndexKind, tuple[str, ...]] = {
+    "occupations": ("uri", "isco_group", "isco_prefixes", "languages"),
+    "skills": ("uri", "skill_type", "reuse_level"),
+}
+
+
+def point_id(uri: str) -> str:
+    """The point id of an ESCO concept: ``uuid5(NAMESPACE_URL, uri)``, stable everywhere."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, uri))
+
+
+@dataclass(frozen=True, slots=True)
+class VectorSpec:
+    """One named vector: what it embeds (family, language) and through which head (side)."""
+
+    name: str
+    family: Family
+    side: Side
+    multi: bool = False
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which named vectors a collection has; derived from the dataset and the sync options."""
+
+    kind: IndexKind
+    languages: tuple[str, ...] = ()
+    skills_language: str | None = None  # language of skill labels; None: the dataset has no skills
+    descriptions: bool = False
+
+    @cached_property
+    def vectors(self) -> tuple[VectorSpec, ...]:
+        if self.kind == "skills":
+            return (VectorSpec("label", "label", "positive", language=self.skills_language),)
+        specs = []
+        for lang in self.languages:
+            specs.append(VectorSpec(f"title_{lang}", "title", "anchor", language=lang))
+            specs.append(VectorSpec(f"labels_{lang}", "labels", "anchor", multi=True, language=lang))
+            if self.descriptions:
+                specs.append(VectorSpec(f"description_{lang}", "description", "positive", language=lang))
+        if self.skills_language is not None:
+            specs.append(VectorSpec("skills", "skills", "positive", language=self.skills_language))
+        return tuple(specs)
+
+    def families(self) -> set[str]:
+        return {spec.family for spec in self.vectors}
+
+    def family(self, family: str, languages: tuple[str, ...] | None = None) -> list[VectorSpec]:
+        """The vectors of a family, restricted to ``languages`` where they have one."""
+        return [
+            s
+            for s in self.vectors
+            if s.family == family and (languages is None or s.language is None or s.language in languages)
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "languages": list(self.languages),
+            "skills_language": self.skills_language,
+            "descriptions": self.descriptions,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Layout:
+        return cls(
+            kind=data["kind"],
+            languages=tuple(data["languages"]),
+            skills_language=data.get("skills_language"),
+            descriptions=bool(data.get("descriptions", False)),
+        )
+
+
+def vectors_config(layout: Layout, dimension: int) -> dict[str, qm.VectorParams]:
+    """Qdrant named-vector parameters: cosine; MAX_SIM multivectors for label sets."""
+    multi = qm.MultiVectorConfig(comparator=qm.MultiVectorComparator.MAX_SIM)
+    return {
+        spec.name: qm.VectorParams(
+            size=dimension, distance=qm.Distance.COSINE, multivector_config=multi if spec.multi else None
+        )
+        for spec in layout.vectors
+    }
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a collection holds, stored in its metadata under :data:`MANIFEST_KEY`."""
+
+    layout: Layout
+    model: ModelIdentity
+    schema_version: int = SCHEMA_VERSION
+    esco_version: str = ""
+    points: int = 0
+    state: Literal["building", "ready"] = "building"
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of what makes vectors comparable and the layout identical (not of the data)."""
+        identity = {
+            "schema_version": self.schema_version,
+            "layout": self.layout.to_json(),
+            "model": [self.model.name, self.model.dimension, self.model.asymmetric],
+        }
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+
+    def compatible(self, other: Manifest) -> bool:
+        """True when ``other`` can be synced into this collection in place."""
+        return self.fingerprint == other.fingerprint
+
+    def check_model(self, model: ModelIdentity, where: str) -> None:
+        """Raise :class:`ModelMismatch` unless ``model`` embeds into this index's space."""
+        if not self.model.same_space(model):
+            raise ModelMismatch(
+                f"{where} was built with model {self.model}, but the embedder is {model}: vectors of "
+                f"different models are not comparable. Query it with {self.model.name!r}, or sync with "
+                f"reindex=True to rebuild it for {model.name!r}"
+            )
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {
+            MANIFEST_KEY: {
+                "schema_version": self.schema_version,
+                "fingerprint": self.fingerprint,
+                "layout": self.layout.to_json(),
+                "model": asdict(self.model),
+                "vectors": {s.name: {"side": s.side, "multi": s.multi} for s in self.layout.vectors},
+                "esco_version": self.esco_version,
+                "points": self.points,
+                "state": self.state,
+            }
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any], where: str) -> Manifest:
+        """Parse a collection's metadata; IncompatibleIndex if it is not a readable manifest."""
+        data = metadata.get(MANIFEST_KEY)
+        if not isinstance(data, dict):
+            raise IncompatibleIndex(f"{where} has no jobmatch manifest: it was not built by jobmatch's ESCO sync")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise IncompatibleIndex(
+                f"{where} has schema version {version!r}; this jobmatch reads up to {SCHEMA_VERSION}: upgrade it"
+            )
+        try:
+            return cls(
+                layout=Layout.from_json(data["layout"]),
+                model=ModelIdentity(**data["model"]),
+                schema_version=version,
+                esco_version=str(data.get("esco_version", "")),
+                points=int(data.get("points", 0)),
+                state="ready" if data.get("state") == "ready" else "building",
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IncompatibleIndex(f"{where} has an unreadable manifest ({type(exc).__name__}: {exc})") from None
+
+
+def collection_name(alias: str, manifest: Manifest) -> str:
+    """``<alias>__<model slug>__<fingerprint>``: one physical collection per model and layout."""
+    slug = re.sub(r"[^a-z0-9]+", "-", manifest.model.name.lower()).strip("-")[:40] or "model"
+    return f"{alias}__{slug}__{manifest.fingerprint}"

@@ -1,0 +1,63 @@
+"""Which vectors a query searches, through which head: the retrieval strategies.
+
+A strategy names vector families; each searched vector is a *probe*. The query's head follows its
+kind: ``job_title`` -> anchor, ``skills`` -> positive, ``text`` -> the head the vector was built
+with (anchor for labels, positive for skill lists and descriptions). So a skill list meets job
+titles across the heads, the direction JobBERT was trained for, and a free text is compared with
+each family in that family's own space.
+
+* ``title``       preferred labels only (``title_<lang>``);
+* ``labels``      every label, MAX_SIM (``labels_<lang>``);
+* ``skills``      the essential-skill list (``skills``);
+* ``description`` descriptions (``description_<lang>``, only in indexes synced with descriptions);
+* ``fused``       labels + skills (+ descriptions when indexed), reciprocal rank fusion.
+
+Within a family, several languages merge by best cosine (same model, same space: comparable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from jobmatch.server.index.embedder import Side
+from jobmatch.server.index.errors import InvalidQuery
+from jobmatch.server.index.schema import Layout
+
+__all__ = ["DEFAULT_STRATEGIES", "Kind", "Probe", "Strategy", "plan_probes"]
+
+Kind = Literal["job_title", "skills", "text"]
+Strategy = Literal["title", "labels", "skills", "description", "fused"]
+
+DEFAULT_STRATEGIES: dict[str, Strategy] = {"job_title": "labels", "skills": "fused", "text": "fused"}
+_FUSED = ("labels", "skills", "description")
+_KIND_SIDE: dict[str, Side] = {"job_title": "anchor", "skills": "positive"}
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One vector to search, the family it belongs to, and the head that embeds the query for it."""
+
+    vector: str
+    family: str
+    side: Side
+    multi: bool
+
+
+def plan_probes(layout: Layout, kind: str, strategy: str | None, languages: tuple[str, ...]) -> list[Probe]:
+    """The probes of ``strategy`` (default: by kind) over ``languages``; InvalidQuery if impossible."""
+    if kind not in get_args(Kind):
+        raise InvalidQuery(f"kind must be one of {', '.join(get_args(Kind))}, not {kind!r}")
+    strategy = strategy or DEFAULT_STRATEGIES[kind]
+    if strategy not in get_args(Strategy):
+        raise InvalidQuery(f"strategy must be one of {', '.join(get_args(Strategy))}, not {strategy!r}")
+    families = _FUSED if strategy == "fused" else (strategy,)
+    probes = [
+        Probe(spec.name, family, _KIND_SIDE.get(kind, spec.side), spec.multi)
+        for family in families
+        for spec in layout.family(family, languages)
+    ]
+    if not probes:
+        have = ", ".join(sorted(layout.families()))
+        raise InvalidQuery(f"strategy {strategy!r} needs {'/'.join(families)} vectors; this index has: {have}")
+    return probes

@@ -1,0 +1,119 @@
+"""Aliases and manifests: model mismatch, re-index behind the alias, layout changes, missing indexes."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from qdrant_client import models as qm
+
+from jobmatch.server.esco import EscoDataset
+from jobmatch.server.index import (
+    OCCUPATIONS_ALIAS,
+    EmptyIndex,
+    EngineEmbedder,
+    IncompatibleIndex,
+    IndexNotFound,
+    ModelMismatch,
+    OccupationIndex,
+    QdrantStore,
+    sync_occupations,
+)
+from jobmatch.server.index.schema import MANIFEST_KEY
+
+DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
+
+
+async def test_another_model_is_refused_for_sync_and_for_queries(
+    store: QdrantStore, small: EscoDataset, jobbert: EngineEmbedder, careerbert: EngineEmbedder, counting
+) -> None:
+    await sync_occupations(small, jobbert, store)
+    before = await store.collection_names()
+    embedder = counting(careerbert)
+    with pytest.raises(ModelMismatch, match=r"built with model 'jobbert' \(48-d.*the embedder is 'careerbert' \(32-d"):
+        await sync_occupations(small, embedder, store)
+    assert embedder.calls == 0
+    assert await store.collection_names() == before
+    with pytest.raises(ModelMismatch, match="reindex=True") as caught:
+        await OccupationIndex.open(store, careerbert)
+    assert caught.value.status_code == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_reindexing_for_a_new_model_switches_the_alias_only_when_the_new_index_is_complete(
+    store: QdrantStore, small: EscoDataset, jobbert: EngineEmbedder, careerbert: EngineEmbedder, counting
+) -> None:
+    first = await sync_occupations(small, jobbert, store)
+    reader = await OccupationIndex.open(store, jobbert)
+    seen_during_build: list[tuple[str, str]] = []
+
+    async def check_readers() -> None:  # runs inside every embedding call of the re-index
+        (best,) = await reader.match("data scientist", top_k=1)
+        seen_during_build.append(((await store.aliases())[OCCUPATIONS_ALIAS], best.uri))
+        with pytest.raises(ModelMismatch):
+            await OccupationIndex.open(store, careerbert)
+
+    embedder = counting(careerbert)
+    embedder.on_call = check_readers
+    report = await sync_occupations(small, embedder, store, batch_size=10, reindex=True)
+
+    assert report.rebuilt
+    assert report.collection != first.collection
+    assert report.written == 40
+    assert len(seen_during_build) == embedder.calls == 4
+    assert set(seen_during_build) == {(first.collection, DATA_SCIENTIST)}  # the old, complete index throughout
+    assert (await store.aliases())[OCCUPATIONS_ALIAS] == report.collection
+    assert await store.collection_names() == [report.collection]  # the old one was dropped after the switch
+    assert (await store.metadata(OCCUPATIONS_ALIAS))[MANIFEST_KEY]["model"]["name"] == "careerbert"
+
+    with pytest.raises(ModelMismatch):  # the old reader notices the switch instead of mixing models
+        await reader.match("data scientist")
+    (best,) = await (await OccupationIndex.open(store, careerbert)).match("data scientist", top_k=1)
+    assert best.score == pytest.approx(1.0, abs=1e-5)
+
+
+async def test_a_new_layout_rebuilds_without_asking_and_readers_follow(
+    store: QdrantStore, small: EscoDataset, jobbert: EngineEmbedder
+) -> None:
+    first = await sync_occupations(small, jobbert, store)
+    reader = await OccupationIndex.open(store, jobbert)
+    report = await sync_occupations(small, jobbert, store, descriptions=True)
+    assert report.rebuilt
+    assert report.written == 40
+    assert report.collection != first.collection
+    assert await store.collection_names() == [report.collection]
+    matches = await reader.match("Data scientists find and interpret rich data sources", kind="text", top_k=3)
+    assert {"labels_en", "skills", "description_en"} >= {m.vector for m in matches}
+    (best,) = await reader.match(
+        "Data scientists find and interpret rich data sources", kind="text", top_k=1, strategy="description"
+    )
+    assert best.vector == "description_en"
+    assert reader.manifest is not None
+    assert reader.manifest.layout.descriptions
+
+
+async def test_missing_empty_and_foreign_indexes_raise_typed_errors(
+    store: QdrantStore, small: EscoDataset, jobbert: EngineEmbedder
+) -> None:
+    with pytest.raises(
+        IndexNotFound, match=r"no ESCO occupations index 'esco_occupations'.*run a sync first"
+    ) as caught:
+        await OccupationIndex.open(store, jobbert)
+    assert caught.value.status_code == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(IndexNotFound):
+        await OccupationIndex.open(store, jobbert, alias="elsewhere")
+
+    report = await sync_occupations(small, jobbert, store)
+    index = await OccupationIndex.open(store, jobbert)
+    with pytest.raises(IndexNotFound, match="no ESCO skills index 'esco_skills'"):
+        await index.match_skills("data scientist")  # occupations synced, skills not
+
+    await store.delete(report.collection, list(await store.read_payload(report.collection, [])))
+    with pytest.raises(EmptyIndex, match="is empty") as empty:
+        await OccupationIndex.open(store, jobbert)
+    assert empty.value.status_code == grpc.StatusCode.FAILED_PRECONDITION
+
+    vectors = {"v": qm.VectorParams(size=4, distance=qm.Distance.COSINE)}
+    await store.create_collection("foreign", vectors, {"owner": "someone else"})
+    with pytest.raises(IncompatibleIndex, match="has no jobmatch manifest"):
+        await OccupationIndex.open(store, jobbert, alias="foreign")
+    with pytest.raises(IncompatibleIndex, match="needs that name for an alias"):
+        await sync_occupations(small, jobbert, store, alias="foreign")

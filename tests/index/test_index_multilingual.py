@@ -1,0 +1,90 @@
+"""ESCO v1.2.0 English + German (labels only, no skills), synced in full with the tiny JobBERT."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from jobmatch.server.esco import EscoDataset
+from jobmatch.server.index import (
+    EngineEmbedder,
+    IndexNotFound,
+    InvalidQuery,
+    OccupationIndex,
+    SyncReport,
+    open_store,
+    sync_esco,
+)
+
+DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
+GERMAN_TITLE = "Datenwissenschaftlerin"
+
+
+@pytest.fixture(scope="module")
+async def synced(
+    tmp_path_factory: pytest.TempPathFactory, v120_en_de: EscoDataset, jobbert: EngineEmbedder
+) -> AsyncIterator[tuple[OccupationIndex, SyncReport]]:
+    path: Path = tmp_path_factory.mktemp("v120") / "qdrant"
+    async with await open_store(path) as store:
+        report = await sync_esco(v120_en_de, jobbert, store)
+        assert report.skills is None  # no skills in these bundles: no skills index
+        yield await OccupationIndex.open(store, jobbert), report.occupations
+
+
+def owners(dataset: EscoDataset, label: str) -> set[str]:
+    return {
+        o.uri
+        for o in dataset.occupations.values()
+        for lang in dataset.languages
+        if label in (o.preferred_label.get(lang), *o.alt_labels.get(lang, ()), *o.hidden_labels.get(lang, ()))
+    }
+
+
+async def test_every_occupation_is_indexed_in_both_languages(
+    synced: tuple[OccupationIndex, SyncReport], v120_en_de: EscoDataset
+) -> None:
+    index, report = synced
+    print(f"\nv1.2.0 en+de sync (tiny JobBERT): {report.total} occupations, {report.seconds:.1f} s")
+    assert report.total == report.added == len(v120_en_de.occupations) == 3039
+    assert index.manifest is not None
+    assert index.manifest.layout.languages == ("en", "de")
+    assert index.manifest.layout.skills_language is None
+    assert {v.name for v in index.manifest.layout.vectors} == {"title_en", "labels_en", "title_de", "labels_de"}
+    record = await index.get(DATA_SCIENTIST)
+    assert record is not None
+    assert record.languages == ("de", "en")
+    assert record.label("de") == "Datenwissenschaftler/Datenwissenschaftlerin"
+    assert record.esco_version == "v1.2.0"
+
+
+async def test_a_german_title_finds_its_occupation_through_the_german_labels(
+    synced: tuple[OccupationIndex, SyncReport], v120_en_de: EscoDataset
+) -> None:
+    index, _ = synced
+    assert owners(v120_en_de, GERMAN_TITLE) == {DATA_SCIENTIST}  # a German-only label of one occupation
+    best = (await index.match(GERMAN_TITLE, top_k=3))[0]  # no language: every synced language
+    assert (best.uri, best.vector) == (DATA_SCIENTIST, "labels_de")
+    assert best.score == pytest.approx(1.0, abs=1e-5)
+    assert (best.preferred_label, best.language) == ("data scientist", "en")  # no language asked: English
+
+    german = (await index.match(GERMAN_TITLE, top_k=3, language="de"))[0]
+    assert (german.uri, german.preferred_label, german.language) == (
+        DATA_SCIENTIST,
+        "Datenwissenschaftler/Datenwissenschaftlerin",
+        "de",
+    )
+    english_only = await index.match(GERMAN_TITLE, top_k=3, language="en")
+    assert all(m.vector == "labels_en" and m.score < 0.99999 for m in english_only)
+
+
+async def test_labels_only_indexes_have_no_skills_to_search(synced: tuple[OccupationIndex, SyncReport]) -> None:
+    index, _ = synced
+    matches = await index.match("Python, SQL", kind="skills", top_k=3)  # default fused: labels only here
+    assert len(matches) == 3
+    assert {m.vector for m in matches} <= {"labels_en", "labels_de"}
+    with pytest.raises(InvalidQuery, match="needs skills vectors"):
+        await index.match("Python, SQL", kind="skills", strategy="skills")
+    with pytest.raises(IndexNotFound, match="skills index"):
+        await index.match_skills("data scientist")
