@@ -23,7 +23,7 @@ from tests.support.server import ServerThread
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "clients" / "node"
 # Node tests that may be skipped, and why; any other skip fails this test.
-ALLOWED_SKIP_REASONS = ("MatchService not served yet",)
+ALLOWED_SKIP_REASONS: tuple[str, ...] = ()
 
 TITLES = ["data scientist", "Pflegefachkraft", "software engineer (m/w/d)", "nurse", "Python, SQL, statistics"]
 SYMMETRIC_TEXTS = ["Datenanalyst", "Krankenpfleger auf der Intensivstation", "cook"]
@@ -56,10 +56,11 @@ def npm_ci(npm: str) -> Iterator[subprocess.Popen[str]]:
 
 @pytest.fixture(scope="module")
 def servers(npm_ci, jobbert_path: Path, symmetric_path: Path) -> Iterator[tuple[ServerThread, ServerThread]]:
-    """A serving server (small stream window, to exercise backpressure) and one whose models never load."""
+    """A serving server (small stream window, to exercise backpressure; the bundled ESCO snapshot synced
+    for MatchService) and one whose models never load."""
     specs = [f"jobbert={jobbert_path}", f"careerbert={symmetric_path}"]
     with (
-        ServerThread(make_settings(specs, stream_window=8)) as serving,
+        ServerThread(make_settings(specs, stream_window=8, auto_sync=True)) as serving,
         ServerThread(make_settings(specs), load_models=False) as loading,
     ):
         yield serving, loading

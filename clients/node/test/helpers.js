@@ -8,8 +8,6 @@ import { readFileSync } from 'node:fs';
 export const TARGET = process.env.JOBMATCH_TARGET ?? '';
 export const NOT_READY_TARGET = process.env.JOBMATCH_NOT_READY_TARGET ?? '';
 export const NO_SERVER = TARGET ? false : 'JOBMATCH_TARGET not set: run through tests/test_node_client.py';
-/** Why the MatchService tests are skipped (remove once the server serves it). */
-export const MATCH_SKIP = 'MatchService not served yet';
 
 /**
  * @typedef {{ name: string, model: string, side: import('../src/index.js').Side | null, inputs: string[], normalize?: boolean,

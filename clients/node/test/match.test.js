@@ -1,13 +1,13 @@
-// MatchService (match.proto). Skipped until the server serves it: remove MATCH_SKIP below then.
-// tests/test_node_client.py's server must then also have an ESCO index (see its fixture).
+// MatchService (match.proto), against the server of tests/test_node_client.py, which synced the
+// bundled ESCO snapshot at start-up.
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
 import { JobMatchClient } from '../src/index.js';
-import { MATCH_SKIP, NO_SERVER, TARGET } from './helpers.js';
+import { NO_SERVER, TARGET } from './helpers.js';
 
-const SKIP = NO_SERVER || MATCH_SKIP;
+const SKIP = NO_SERVER;
 
 /** @type {JobMatchClient} */
 let client;
