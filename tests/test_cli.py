@@ -17,6 +17,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from jobmatch.cli import main
+from tests.conftest import make_settings
 from tests.support.server import ServerThread
 from tests.support.tiny_models import reference_embedding
 
@@ -95,3 +96,36 @@ def test_serve_rejects_invalid_settings() -> None:
     assert result.returncode != 0
     assert "invalid settings" in result.stderr
     assert "max_batch_size" in result.stderr
+
+
+def test_sync_then_match_and_eval_through_the_cli(jobbert_path: Path, tmp_path: Path, capsys) -> None:
+    qdrant = tmp_path / "qdrant"
+    sync = ["sync", "--model", f"jobbert={jobbert_path}", "--qdrant-path", str(qdrant), "--log-level", "WARNING"]
+    assert main(sync) == 0
+    assert main(sync) == 0  # a no-op re-sync
+    capsys.readouterr()
+    queries = tmp_path / "queries.csv"
+    queries.write_text(
+        "query,expected_uri,language\n"
+        "technical director,http://data.europa.eu/esco/occupation/00030d09-2b3a-4efd-87cc-c4ea39d27c34,en\n",
+        encoding="utf-8",
+    )
+    settings = make_settings([f"jobbert={jobbert_path}"], qdrant_path=qdrant)
+    with ServerThread(settings) as server:
+        assert main(["match", "technical director", "--top-k", "3", "--server", server.target]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == 3
+        assert lines[0].startswith(" 1. 1.000  technical director  (ISCO 2654, http://data.europa.eu/esco/occupation/00030d09")
+        assert main(["eval", "--queries", str(queries), "--server", server.target]) == 0
+        out = capsys.readouterr().out
+        assert "1 queries" in out
+        assert "recall@1 1.000" in out
+        assert main(["sync", "--model", f"jobbert={jobbert_path}", "--qdrant-path", str(qdrant)]) == 1
+        assert "locked" in capsys.readouterr().err  # the running server holds the embedded store
+
+
+def test_sync_with_a_missing_esco_dir_fails_before_writing(jobbert_path: Path, tmp_path: Path, capsys) -> None:
+    qdrant = tmp_path / "qdrant"
+    command = ["sync", "--model", f"jobbert={jobbert_path}", "--qdrant-path", str(qdrant), "--esco-dir", "/nope"]
+    assert main(command) == 1
+    assert "/nope" in capsys.readouterr().err

@@ -80,12 +80,13 @@ async def _sync_async(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     from jobmatch.server.errors import JobMatchError
+    from jobmatch.server.esco import EscoFormatError
     from jobmatch.server.models import ModelLoadError
 
     try:
         return asyncio.run(_sync_async(args))
-    except (JobMatchError, ModelLoadError) as err:
-        print(f"jobmatch: {getattr(err, 'message', err)}", file=sys.stderr)
+    except (JobMatchError, ModelLoadError, EscoFormatError) as err:
+        print(f"jobmatch: {err}", file=sys.stderr)
         return 1
 
 
