@@ -115,7 +115,9 @@ def test_sync_then_match_and_eval_through_the_cli(jobbert_path: Path, tmp_path: 
         assert main(["match", "technical director", "--top-k", "3", "--server", server.target]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert len(lines) == 3
-        assert lines[0].startswith(" 1. 1.000  technical director  (ISCO 2654, http://data.europa.eu/esco/occupation/00030d09")
+        assert lines[0].startswith(
+            " 1. 1.000  technical director  (ISCO 2654, http://data.europa.eu/esco/occupation/00030d09"
+        )
         assert main(["eval", "--queries", str(queries), "--server", server.target]) == 0
         out = capsys.readouterr().out
         assert "1 queries" in out

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import grpc
 import numpy as np
 
+from jobmatch.server.errors import ErrorKind, JobMatchError
 from jobmatch.server.index._aio import gather_or_cancel
 
+# The engine (and torch) only for EngineEmbedder: a sync through a remote server needs neither.
 if TYPE_CHECKING:
     from jobmatch.client import AsyncJobMatchClient, ModelInfo
     from jobmatch.server.batching import EmbeddingEngine, ModelDescription
@@ -96,8 +98,6 @@ class EngineEmbedder:
         return self._found
 
     def _lookup(self) -> ModelDescription:
-        from jobmatch.server.errors import ErrorKind, JobMatchError
-
         models = self._engine.describe_models()
         if not models:
             raise JobMatchError(ErrorKind.NOT_READY, "models are still loading; retry shortly")
@@ -127,7 +127,7 @@ class EngineEmbedder:
         self._description()
 
     async def embed(self, texts: Sequence[str], side: Side) -> np.ndarray:
-        from jobmatch.server.batching import EmbedCall
+        from jobmatch.server.batching import EmbedCall  # not at the top: see the TYPE_CHECKING imports
 
         description = self._description()
         if not texts:

@@ -1,6 +1,6 @@
 """Embed documents into complete points and write them, chunk by chunk, pipelined.
 
-While one chunk is written, the next ones are embedded (at most ``CHUNKS_IN_FLIGHT`` at once), so
+While one chunk is written, the next is embedded (``CHUNKS_IN_FLIGHT`` chunks at most at once), so
 the model rarely waits for storage. A chunk is written only once all its vectors exist, vectors
 and payload in one upsert: an interruption leaves complete points only.
 """
@@ -22,7 +22,7 @@ from jobmatch.server.index.store import PointData, QdrantStore
 
 __all__ = ["CHUNKS_IN_FLIGHT", "Document", "embed_points", "write_points"]
 
-CHUNKS_IN_FLIGHT = 3
+CHUNKS_IN_FLIGHT = 2
 
 
 class Document(Protocol):

@@ -8,7 +8,8 @@ mode: its methods are plain synchronous code (a brute-force multivector query ov
 Local mode locks its directory (one client, one process at a time); opening a held directory
 raises :class:`StoreLocked`. Local mode commits and fsyncs every point on its own and stores
 vectors as pickled Python floats; :func:`_tune_local` and :func:`_point_struct` work around both
-(see there), which makes a sync of ESCO ~5x faster to write and ~10x faster to reopen.
+(see there): measured here for 3,000 points with ~14 vectors each, writing took ~1 s instead of
+9-35 s, and reopening the store ~0.3 s instead of 2.4-10 s.
 """
 
 from __future__ import annotations

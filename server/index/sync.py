@@ -76,7 +76,7 @@ async def sync_occupations(
     *,
     alias: str = OCCUPATIONS_ALIAS,
     prune: bool = False,
-    batch_size: int = 128,
+    batch_size: int = 512,
     progress: bool = False,
     reindex: bool = False,
     descriptions: bool = False,

@@ -30,8 +30,9 @@ async def main(model: Path, limit: int | None) -> None:
         keep = sorted(dataset.occupations)[:limit]
         dataset = dataclasses.replace(dataset, occupations={uri: dataset.occupations[uri] for uri in keep})
     documents = occupation_documents(dataset, occupations_layout(dataset))
-    labels = list(dict.fromkeys(label for d in documents for label in d.labels["en"]))
-    skill_lists = [d.skills_text for d in documents if d.skills_text]
+    # the strongest baseline: each distinct text once, sorted by length (least padding)
+    labels = sorted(dict.fromkeys(label for d in documents for label in d.labels["en"]), key=len)
+    skill_lists = sorted((d.skills_text for d in documents if d.skills_text), key=len)
     engine = EmbeddingEngine(ServerSettings(models=[f"bench={model}"]))
     await engine.start()
     embedder = EngineEmbedder(engine)
