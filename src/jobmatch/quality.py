@@ -72,6 +72,8 @@ __all__ = [
     "DEFAULT_SALT",
     "DEFAULT_SHARE",
     "MIN_ALT_LABELS",
+    "MIN_SKILLS",
+    "SKILLS_PER_QUERY",
     "HeldOutLabel",
     "Split",
     "baseline_text",
