@@ -78,6 +78,8 @@ from jobmatch.server.index import (
     sync_occupations,
 )
 from jobmatch.server.index.fusion import Hit, fuse
+from jobmatch.server.index.schema import Layout
+from jobmatch.server.index.strategies import default_strategy
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "benchmarks" / "results"
@@ -259,6 +261,7 @@ class Index:
     qdrant: OccupationIndex
     sync_seconds: float
     strategies: list[str]
+    layout: Layout
 
 
 def strategies_for(families: set[str]) -> list[str]:
@@ -392,8 +395,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"{name}: synced {report.total} occupations ({report.written} written) in {seconds:.1f} s")
             exact = await OccupationIndex.open(ExactStore(store), embedder)  # type: ignore[arg-type]
             qdrant = await OccupationIndex.open(store, embedder)
-            families = exact.manifest.layout.families() if exact.manifest else set()
-            indexes[name] = Index(name, split.dataset, store, exact, qdrant, seconds, strategies_for(families))
+            assert exact.manifest is not None  # opened
+            layout = exact.manifest.layout
+            indexes[name] = Index(
+                name, split.dataset, store, exact, qdrant, seconds, strategies_for(layout.families()), layout
+            )
             timings[f"sync_{name}_s"] = seconds
 
         t = time.perf_counter()
@@ -425,9 +431,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "same_rank_of_expected": same_rank / len(head.queries),
                     }
             if "skills" in index.strategies:
-                for name, found in (await fusion_study(index.exact, query_set)).items():
-                    rows[name] = scored(found, query_set.queries).as_row()
-            default = DEFAULT_STRATEGIES[query_set.kind]
+                for variant, found in (await fusion_study(index.exact, query_set)).items():
+                    rows[variant] = scored(found, query_set.queries).as_row()
+            default = default_strategy(index.layout, query_set.kind)
             if default not in rows:  # e.g. fused falls back to labels on an index without skills
                 rows[default] = scored(await rankings(index.exact, query_set, None), query_set.queries).as_row()
             defaults[query_set.name] = default
@@ -463,7 +469,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "descriptions_indexed": args.descriptions,
         "seed": args.seed,
         "splits": {name: split.summary() for name, split in splits.items()},
-        "default_strategies": dict(DEFAULT_STRATEGIES),
+        "default_strategies": {
+            name: {k: default_strategy(i.layout, k) for k in DEFAULT_STRATEGIES} for name, i in indexes.items()
+        },
         "results": results,
         "defaults": defaults,
         "exact_vs_qdrant_agreement": agreement,

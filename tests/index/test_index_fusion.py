@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobmatch.server.index import InvalidQuery, Layout
-from jobmatch.server.index.fusion import RRF_K, Hit, fuse
+from jobmatch.server.index.fusion import RRF_K, Hit, family_weight, fuse, weighted
 from jobmatch.server.index.strategies import plan_probes
 
 LAYOUT = Layout(kind="occupations", languages=("en", "de"), skills_language="en")
@@ -59,3 +59,45 @@ def test_several_families_fuse_by_reciprocal_rank() -> None:
     assert fused["a"].score == pytest.approx(1 / (RRF_K + 1))
     assert [f.id for f in fuse(hits)] == ["b", "a", "c"]
     assert fused["b"].vector == "skills"  # ranked first there
+
+
+LAYOUT = Layout(kind="occupations", languages=("en", "de"), skills_language="en")
+
+
+def test_fused_weights_follow_the_query_kind() -> None:
+    planned = {(p.vector, p.family) for p in plan_probes(LAYOUT, "skills", None, ("en",))}
+    assert planned == {("labels_en", "labels*0.25"), ("skills", "skills*1")}
+    planned = {(p.vector, p.family) for p in plan_probes(LAYOUT, "text", "fused", ("en", "de"))}
+    assert planned == {("labels_en", "labels*1"), ("labels_de", "labels*1"), ("skills", "skills*0.25")}
+    assert family_weight(weighted("labels", 0.25)) == ("labels", 0.25)
+    assert family_weight("labels") == ("labels", None)
+
+
+def test_weighted_families_fuse_by_the_weighted_mean_of_cosines() -> None:
+    hits = [
+        Hit("a", "skills", "skills*1", 0.9),
+        Hit("b", "skills", "skills*1", 0.8),
+        Hit("b", "labels_en", "labels*0.25", 0.7),
+        Hit("b", "labels_de", "labels*0.25", 0.75),
+        Hit("c", "labels_en", "labels*0.25", 0.6),
+    ]
+    fused = {f.id: f for f in fuse(hits)}
+    assert fused["a"].score == pytest.approx((0.9 + 0.25 * 0.6) / 1.25)  # not among labels' hits: its floor
+    assert fused["b"].score == pytest.approx((0.8 + 0.25 * 0.75) / 1.25)  # best language
+    assert fused["c"].score == pytest.approx((0.8 + 0.25 * 0.6) / 1.25)
+    assert [f.id for f in fuse(hits)] == ["a", "b", "c"]
+    assert fused["b"].scores == {"skills": 0.8, "labels_en": 0.7, "labels_de": 0.75}
+    assert (fused["a"].vector, fused["c"].vector) == ("skills", "labels_en")
+    single = fuse([Hit("a", "labels_en", "labels*1", 0.5)])
+    assert single[0].score == 0.5
+
+
+def test_an_index_with_descriptions_matches_job_titles_fused() -> None:
+    layout = Layout(kind="occupations", languages=("en",), skills_language="en", descriptions=True)
+    planned = {(p.vector, p.family, p.side) for p in plan_probes(layout, "job_title", None, ("en",))}
+    assert planned == {
+        ("labels_en", "labels*1", "anchor"),
+        ("skills", "skills*0.25", "anchor"),
+        ("description_en", "description*0.25", "anchor"),
+    }
+    assert {p.vector for p in plan_probes(LAYOUT, "job_title", None, ("en",))} == {"labels_en"}
