@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from jobmatch.server.batching.queue import InputQueue
 from jobmatch.server.batching.work import EmbedJob, EmbedResult, OutputOptions
-from jobmatch.server.batching.worker import BatchLimits, DeviceWorker, WorkerStats
+from jobmatch.server.batching.worker import BatchLimits, BatchObserver, DeviceWorker, WorkerStats
 from jobmatch.server.config import ServerSettings
 from jobmatch.server.errors import ErrorKind, JobMatchError
 from jobmatch.server.models import SideEncoder, load_encoder, pick_device, pick_dtype
@@ -102,6 +102,10 @@ class EmbeddingEngine:
     @property
     def worker_stats(self) -> WorkerStats:
         return self._worker.stats
+
+    def observe_batches(self, observer: BatchObserver) -> None:
+        """Call `observer` on the worker thread after every forward pass (metrics)."""
+        self._worker.on_batch = observer
 
     def describe_models(self) -> list[ModelDescription]:
         return [

@@ -61,6 +61,10 @@ class WorkerStats:
     oom_splits: int = 0
 
 
+# Called on the worker thread after each forward pass: (inputs, padded tokens, seconds).
+BatchObserver = Callable[[int, int, float], None]
+
+
 class DeviceWorker:
     """Runs model loading, warm-up and every forward pass on one dedicated thread."""
 
@@ -75,6 +79,7 @@ class DeviceWorker:
         self._deliver = deliver
         self._encoders: dict[str, SideEncoder] = {}
         self.stats = WorkerStats()
+        self.on_batch: BatchObserver | None = None
         self._thread: threading.Thread | None = None
 
     def start(self, load: Callable[[], dict[str, SideEncoder]]) -> concurrent.futures.Future:
@@ -143,6 +148,8 @@ class DeviceWorker:
         elapsed_ns = int((time.monotonic() - started) * 1e9)
         self.stats.batches += 1
         self.stats.embedded_inputs += len(batch)
+        if self.on_batch is not None:
+            self.on_batch(len(batch), len(batch) * max(item.length for item in batch), elapsed_ns / 1e9)
         for job in {id(item.job): item.job for item in batch}.values():
             job.inference_ns += elapsed_ns
             if job.first_batch_at is None:
