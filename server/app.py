@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from jobmatch.server.api.auth import ApiKeyInterceptor, server_credentials
 from jobmatch.server.api.embedding_service import EmbeddingServicer
 from jobmatch.server.api.handlers import service_handler
 from jobmatch.server.api.match_service import MatchServicer
@@ -21,6 +22,8 @@ from jobmatch.server.batching import EmbeddingEngine
 from jobmatch.server.config import ServerSettings
 from jobmatch.server.index import EngineEmbedder, QdrantStore
 from jobmatch.server.matching import open_configured_store, prepare_index
+from jobmatch.server.observability import ServerMetrics
+from jobmatch.server.observability.tracing import otel_interceptor
 from jobmatch.v1 import embedding_pb2, match_pb2
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,11 @@ class JobMatchServer:
         self.match = MatchServicer()
         self.health = health.aio.HealthServicer()
         self.port: int | None = None
+        self.serving = False
+        self.metrics = (
+            ServerMetrics(self.engine, settings, lambda: self.serving) if settings.metrics_port is not None else None
+        )
+        self.metrics_port: int | None = None
         self._server: grpc.aio.Server | None = None
         self._store: QdrantStore | None = None
 
@@ -50,7 +58,8 @@ class JobMatchServer:
         """Listen and answer (health NOT_SERVING, calls UNAVAILABLE) before models are loaded."""
         limit = self.settings.max_message_bytes
         server = grpc.aio.server(
-            options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
+            interceptors=self._interceptors(),
+            options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
         )
         servicer = EmbeddingServicer(self.engine, self.settings.stream_window)
         server.add_generic_rpc_handlers(
@@ -63,11 +72,31 @@ class JobMatchServer:
         )
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         address = f"{self.settings.host}:{self.settings.port}"
-        self.port = server.add_insecure_port(address)
+        credentials = server_credentials(self.settings)
+        if credentials is None:
+            self.port = server.add_insecure_port(address)
+        else:
+            self.port = server.add_secure_port(address, credentials)
         await server.start()
         self._server = server
-        logger.info("listening on %s:%d", self.settings.host, self.port)
+        if self.metrics is not None:
+            self.metrics_port = self.metrics.serve_http(self.settings.host, self.settings.metrics_port or 0)
+            logger.info("metrics on http://%s:%d/metrics", self.settings.host, self.metrics_port)
+        security = "plaintext" if credentials is None else "mutual TLS" if self.settings.tls_client_ca else "TLS"
+        auth = f", {len(self.settings.api_keys)} API key(s)" if self.settings.api_keys else ""
+        logger.info("listening on %s:%d (%s%s)", self.settings.host, self.port, security, auth)
         return self.port
+
+    def _interceptors(self) -> list[grpc.aio.ServerInterceptor]:
+        """Outermost first: metrics see every call (refused ones too), then traces, then the key check."""
+        interceptors: list[grpc.aio.ServerInterceptor] = []
+        if self.metrics is not None:
+            interceptors.append(self.metrics.interceptor)
+        if self.settings.otel:
+            interceptors.append(otel_interceptor())
+        if self.settings.api_keys:
+            interceptors.append(ApiKeyInterceptor([key.get_secret_value() for key in self.settings.api_keys]))
+        return interceptors
 
     async def load_models(self) -> None:
         """Load and warm every model, open the ESCO index (syncing an empty one), then report SERVING."""
@@ -80,6 +109,7 @@ class JobMatchServer:
 
     async def begin_shutdown(self) -> None:
         """Health NOT_SERVING and new calls UNAVAILABLE; admitted calls go on."""
+        self.serving = False
         await self.health.enter_graceful_shutdown()
         self.engine.begin_shutdown()
 
@@ -91,6 +121,8 @@ class JobMatchServer:
         await self.engine.close()
         if self._store is not None:
             await self._store.close()
+        if self.metrics is not None:
+            self.metrics.close()
 
     async def serve(self) -> None:
         """Start, load, and run until SIGINT or SIGTERM; then stop gracefully."""
@@ -109,5 +141,6 @@ class JobMatchServer:
             loading.result()  # re-raise a failed model load after the server is down
 
     async def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus) -> None:
+        self.serving = status == health_pb2.HealthCheckResponse.SERVING
         for service in HEALTH_SERVICES:
             await self.health.set(service, status)

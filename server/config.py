@@ -61,10 +61,32 @@ class ServerSettings(BaseSettings):
     tokenizer_threads: int = Field(1, gt=0, description="threads that tokenize off the event loop")
     grace_period_s: float = Field(10.0, ge=0, description="how long in-flight calls may finish on shutdown")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+    log_format: Literal["text", "json"] = Field("text", description="text lines, or one JSON object per line")
+
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="serve Prometheus metrics over HTTP on this port (0 picks one); off if unset"
+    )
+    otel: bool = Field(False, description="OpenTelemetry gRPC server instrumentation (needs the otel extra)")
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="API key clients must send as 'authorization: Bearer KEY', repeatable (env: comma-separated); "
+        "health and reflection stay open; none: no authentication",
+    )
+    tls_cert: Path | None = Field(None, description="PEM certificate chain of the server: serve TLS (with --tls-key)")
+    tls_key: Path | None = Field(None, description="PEM private key of --tls-cert")
+    tls_client_ca: Path | None = Field(
+        None, description="PEM CA bundle: require client certificates signed by it (mutual TLS; needs --tls-cert)"
+    )
 
     qdrant_path: Path | None = Field(None, description="embedded Qdrant data directory (default: per-user data dir)")
     qdrant_url: str | None = Field(None, description="Qdrant server URL (http://host:6333); replaces --qdrant-path")
     qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server")
+    qdrant_shard_number: int | None = Field(
+        None, gt=0, description="shards of collections the sync creates on a Qdrant cluster (default: Qdrant's)"
+    )
+    qdrant_replication_factor: int | None = Field(
+        None, gt=0, description="replicas of each shard of collections the sync creates (default: Qdrant's)"
+    )
     occupations_collection: str = Field("esco_occupations", description="Qdrant alias of the occupation index")
     skills_collection: str = Field("esco_skills", description="Qdrant alias of the skill index")
     esco_dirs: Annotated[list[Path], NoDecode] = Field(
@@ -75,10 +97,24 @@ class ServerSettings(BaseSettings):
     match_model: str | None = Field(None, description="model that embeds the ESCO index (default: the first model)")
     auto_sync: bool = Field(True, description="sync the ESCO data into an empty index at start-up")
 
-    @field_validator("esco_dirs", mode="before")
+    @field_validator("esco_dirs", "api_keys", mode="before")
     @classmethod
-    def _split_paths(cls, value: Any) -> Any:
-        return [part for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+    def _split_list(cls, value: Any) -> Any:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_api_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        if any(len(key.get_secret_value()) < 8 for key in keys):
+            raise ValueError("API keys must be at least 8 characters long")
+        return keys
+
+    @field_validator("tls_cert", "tls_key", "tls_client_ca")
+    @classmethod
+    def _check_file(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        return path
 
     @field_validator("models", mode="before")
     @classmethod
@@ -100,6 +136,15 @@ class ServerSettings(BaseSettings):
             raise ValueError("max_inputs_per_request must not exceed max_queued_inputs")
         if self.match_model is not None and self.match_model not in names:
             raise ValueError(f"match_model {self.match_model!r} is not one of the models {names}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca (mutual TLS) needs tls_cert and tls_key")
+        if self.otel:
+            from jobmatch.server.observability.tracing import otel_available
+
+            if not otel_available():
+                raise ValueError("otel needs opentelemetry-instrumentation-grpc: pip install 'jobmatch[otel]'")
         return self
 
     @property
@@ -113,20 +158,23 @@ class ServerSettings(BaseSettings):
 
 
 # List settings take one value per flag, repeated.
-_REPEATED_FLAGS = {"models": "--model", "esco_dirs": "--esco-dir"}
+_REPEATED_FLAGS = {"models": "--model", "esco_dirs": "--esco-dir", "api_keys": "--api-key"}
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of a settings field."""
+    return _REPEATED_FLAGS.get(name) or "--" + name.replace("_", "-")
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one `--flag` per settings field; list fields take a repeatable singular flag."""
     for name, field in ServerSettings.model_fields.items():
         if name in _REPEATED_FLAGS:
-            parser.add_argument(_REPEATED_FLAGS[name], dest=name, action="append", help=field.description)
+            parser.add_argument(flag_of(name), dest=name, action="append", help=field.description)
         elif field.annotation is bool:
-            flag = "--" + name.replace("_", "-")
-            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, help=field.description)
+            parser.add_argument(flag_of(name), dest=name, action=argparse.BooleanOptionalAction, help=field.description)
         else:
-            flag = "--" + name.replace("_", "-")
-            parser.add_argument(flag, dest=name, help=f"{field.description} (default {field.default})")
+            parser.add_argument(flag_of(name), dest=name, help=f"{field.description} (default {field.default})")
 
 
 def settings_from_arguments(args: argparse.Namespace) -> ServerSettings:

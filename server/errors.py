@@ -39,6 +39,7 @@ class ErrorKind(enum.Enum):
     CANCELLED = "CANCELLED"
     NOT_READY = "NOT_READY"
     SHUTTING_DOWN = "SHUTTING_DOWN"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
     INTERNAL = "INTERNAL"
 
     @property
@@ -82,6 +83,7 @@ _STATUS_CODES: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.CANCELLED: _Code.CANCELLED,
     ErrorKind.NOT_READY: _Code.UNAVAILABLE,
     ErrorKind.SHUTTING_DOWN: _Code.UNAVAILABLE,
+    ErrorKind.UNAUTHENTICATED: _Code.UNAUTHENTICATED,
     ErrorKind.INTERNAL: _Code.INTERNAL,
 }
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -169,10 +170,48 @@ def side_value(side: SideLike) -> int:
     return int(side)
 
 
-def channel_options(max_attempts: int, max_message_bytes: int) -> list[tuple[str, object]]:
+PemSource = str | Path | bytes
+
+
+def _pem(source: PemSource | None) -> bytes | None:
+    """PEM bytes from bytes as they are, or from a file path."""
+    if source is None or isinstance(source, bytes):
+        return source
+    return Path(source).read_bytes()
+
+
+def channel_credentials(
+    tls: bool, ca_cert: PemSource | None, client_cert: PemSource | None, client_key: PemSource | None
+) -> grpc.ChannelCredentials | None:
+    """TLS credentials (a CA, a client certificate for mutual TLS), or None for plaintext.
+
+    Any certificate implies TLS; `tls=True` alone trusts the system's root certificates.
+    """
+    if (client_cert is None) != (client_key is None):
+        raise ValueError("client_cert and client_key go together (mutual TLS)")
+    if not (tls or ca_cert is not None or client_cert is not None):
+        return None
+    return grpc.ssl_channel_credentials(_pem(ca_cert), _pem(client_key), _pem(client_cert))
+
+
+def auth_metadata(api_key: str | None) -> tuple[tuple[str, str], ...] | None:
+    """Call metadata carrying the API key, as the server reads it."""
+    return (("authorization", f"Bearer {api_key}"),) if api_key else None
+
+
+def channel_options(
+    max_attempts: int, max_message_bytes: int, load_balancing: str = "pick_first"
+) -> list[tuple[str, object]]:
     """Channel options with gRPC's own retry policy: UNAVAILABLE and RESOURCE_EXHAUSTED are
-    retried with exponential backoff and jitter by the gRPC runtime (at most 5 attempts)."""
+    retried with exponential backoff and jitter by the gRPC runtime (at most 5 attempts).
+
+    `load_balancing="round_robin"` with a `dns:///host:port` target spreads calls over every
+    address the name resolves to (several server replicas).
+    """
+    if load_balancing not in ("pick_first", "round_robin"):
+        raise ValueError(f"load_balancing must be 'pick_first' or 'round_robin', got {load_balancing!r}")
     service_config = {
+        "loadBalancingConfig": [{load_balancing: {}}],
         "methodConfig": [
             {
                 "name": [{"service": "jobmatch.v1.EmbeddingService"}, {"service": "jobmatch.v1.MatchService"}],
@@ -184,7 +223,7 @@ def channel_options(max_attempts: int, max_message_bytes: int) -> list[tuple[str
                     "retryableStatusCodes": list(RETRYABLE),
                 },
             }
-        ]
+        ],
     }
     options: list[tuple[str, object]] = [
         ("grpc.service_config", json.dumps(service_config)),

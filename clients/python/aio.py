@@ -13,8 +13,11 @@ from jobmatch.client._common import (
     JobMatchClientError,
     ModelInfo,
     OccupationMatch,
+    PemSource,
     SideLike,
     SkillMatch,
+    auth_metadata,
+    channel_credentials,
     channel_options,
     chunks,
     concat,
@@ -38,13 +41,22 @@ class AsyncJobMatchClient:
         chunk_size: int = 256,
         max_in_flight: int = 4,
         max_message_bytes: int = 64 * 1024 * 1024,
+        load_balancing: str = "pick_first",
+        api_key: str | None = None,
+        tls: bool = False,
+        ca_cert: PemSource | None = None,
+        client_cert: PemSource | None = None,
+        client_key: PemSource | None = None,
         channel: grpc.aio.Channel | None = None,
     ) -> None:
         self.timeout = timeout
         self.chunk_size = chunk_size
         self._in_flight = asyncio.Semaphore(max_in_flight)
-        self._channel = channel or grpc.aio.insecure_channel(
-            target, options=channel_options(max_attempts, max_message_bytes)
+        self._metadata = auth_metadata(api_key)
+        self._channel = channel or _open_channel(
+            target,
+            channel_options(max_attempts, max_message_bytes, load_balancing),
+            channel_credentials(tls, ca_cert, client_cert, client_key),
         )
         self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
         self._match = match_pb2_grpc.MatchServiceStub(self._channel)
@@ -76,7 +88,9 @@ class AsyncJobMatchClient:
         async def one(offset: int, chunk: Sequence[str]) -> np.ndarray:
             async with self._in_flight:
                 try:
-                    return decode(await self._stub.Embed(options.request(chunk), timeout=timeout))
+                    return decode(
+                        await self._stub.Embed(options.request(chunk), timeout=timeout, metadata=self._metadata)
+                    )
                 except grpc.RpcError as err:
                     raise JobMatchClientError.from_rpc_error(err).shifted(offset) from None
 
@@ -103,7 +117,7 @@ class AsyncJobMatchClient:
                 index += 1
 
         try:
-            async for response in self._stub.EmbedStream(requests(), timeout=timeout):
+            async for response in self._stub.EmbedStream(requests(), timeout=timeout, metadata=self._metadata):
                 if response.HasField("error"):
                     raise JobMatchClientError.from_stream_error(response.error)
                 yield decode(response.response)[0]
@@ -112,7 +126,9 @@ class AsyncJobMatchClient:
 
     async def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
         try:
-            response = await self._stub.ListModels(pb.ListModelsRequest(), timeout=timeout or self.timeout)
+            response = await self._stub.ListModels(
+                pb.ListModelsRequest(), timeout=timeout or self.timeout, metadata=self._metadata
+            )
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [ModelInfo.from_proto(m) for m in response.models]
@@ -130,7 +146,9 @@ class AsyncJobMatchClient:
         """ESCO occupations closest to `query`, best first. `kind`: job_title, skills or text."""
         request = match_request(query, kind, top_k, language, isco_prefixes)
         try:
-            response = await self._match.MatchOccupations(request, timeout=timeout or self.timeout)
+            response = await self._match.MatchOccupations(
+                request, timeout=timeout or self.timeout, metadata=self._metadata
+            )
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [OccupationMatch.from_proto(m) for m in response.matches]
@@ -141,7 +159,9 @@ class AsyncJobMatchClient:
         """The occupation with this ESCO URI (NOT_FOUND if the index has none)."""
         request = match_pb2.GetOccupationRequest(uri=uri, language=language)
         try:
-            return (await self._match.GetOccupation(request, timeout=timeout or self.timeout)).occupation
+            return (
+                await self._match.GetOccupation(request, timeout=timeout or self.timeout, metadata=self._metadata)
+            ).occupation
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
 
@@ -149,7 +169,7 @@ class AsyncJobMatchClient:
         """ESCO skills most relevant to a job title, best first."""
         request = match_pb2.MatchSkillsRequest(query=query, top_k=top_k)
         try:
-            response = await self._match.MatchSkills(request, timeout=timeout or self.timeout)
+            response = await self._match.MatchSkills(request, timeout=timeout or self.timeout, metadata=self._metadata)
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [SkillMatch.from_proto(m) for m in response.matches]
@@ -162,3 +182,11 @@ async def _aiter(texts: Iterable[str] | AsyncIterator[str]) -> AsyncIterator[str
     else:
         for text in texts:  # type: ignore[union-attr]
             yield text
+
+
+def _open_channel(
+    target: str, options: list[tuple[str, object]], credentials: grpc.ChannelCredentials | None
+) -> grpc.aio.Channel:
+    if credentials is None:
+        return grpc.aio.insecure_channel(target, options=options)
+    return grpc.aio.secure_channel(target, credentials, options=options)

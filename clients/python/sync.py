@@ -12,8 +12,11 @@ from jobmatch.client._common import (
     JobMatchClientError,
     ModelInfo,
     OccupationMatch,
+    PemSource,
     SideLike,
     SkillMatch,
+    auth_metadata,
+    channel_credentials,
     channel_options,
     chunks,
     concat,
@@ -30,6 +33,11 @@ class JobMatchClient:
 
     >>> with JobMatchClient("127.0.0.1:50051") as client:
     ...     titles = client.embed(["data scientist"], side="anchor")   # (1, dimension) float32
+
+    Security: `api_key` goes with every call as `authorization: Bearer KEY`; `ca_cert` (a PEM
+    file or bytes; `tls=True` alone trusts the system roots) switches to TLS, and `client_cert`
+    with `client_key` to mutual TLS. Replicas: `JobMatchClient("dns:///jobmatch:50051",
+    load_balancing="round_robin")` spreads calls over every address the name resolves to.
     """
 
     def __init__(
@@ -41,13 +49,23 @@ class JobMatchClient:
         chunk_size: int = 256,
         max_in_flight: int = 4,
         max_message_bytes: int = 64 * 1024 * 1024,
+        load_balancing: str = "pick_first",
+        api_key: str | None = None,
+        tls: bool = False,
+        ca_cert: PemSource | None = None,
+        client_cert: PemSource | None = None,
+        client_key: PemSource | None = None,
         channel: grpc.Channel | None = None,
     ) -> None:
         self.timeout = timeout
         self.chunk_size = chunk_size
         self.max_in_flight = max_in_flight
-        options = channel_options(max_attempts, max_message_bytes)
-        self._channel = channel or grpc.insecure_channel(target, options=options)
+        self._metadata = auth_metadata(api_key)
+        self._channel = channel or _open_channel(
+            target,
+            channel_options(max_attempts, max_message_bytes, load_balancing),
+            channel_credentials(tls, ca_cert, client_cert, client_key),
+        )
         self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
         self._match = match_pb2_grpc.MatchServiceStub(self._channel)
 
@@ -82,7 +100,8 @@ class JobMatchClient:
         for group_start in range(0, len(pending), self.max_in_flight):
             group = pending[group_start : group_start + self.max_in_flight]
             futures = [
-                (offset, self._stub.Embed.future(options.request(chunk), timeout=timeout)) for offset, chunk in group
+                (offset, self._stub.Embed.future(options.request(chunk), timeout=timeout, metadata=self._metadata))
+                for offset, chunk in group
             ]
             for offset, future in futures:
                 try:
@@ -110,7 +129,7 @@ class JobMatchClient:
         options = EmbedOptions(side, model, normalize, truncate)
         requests = (pb.EmbedStreamRequest(id=str(i), request=options.request([t])) for i, t in enumerate(texts))
         try:
-            for response in self._stub.EmbedStream(requests, timeout=timeout):
+            for response in self._stub.EmbedStream(requests, timeout=timeout, metadata=self._metadata):
                 if response.HasField("error"):
                     raise JobMatchClientError.from_stream_error(response.error)
                 yield decode(response.response)[0]
@@ -119,7 +138,9 @@ class JobMatchClient:
 
     def list_models(self, *, timeout: float | None = None) -> list[ModelInfo]:
         try:
-            response = self._stub.ListModels(pb.ListModelsRequest(), timeout=timeout or self.timeout)
+            response = self._stub.ListModels(
+                pb.ListModelsRequest(), timeout=timeout or self.timeout, metadata=self._metadata
+            )
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [ModelInfo.from_proto(m) for m in response.models]
@@ -137,7 +158,7 @@ class JobMatchClient:
         """ESCO occupations closest to `query`, best first. `kind`: job_title, skills or text."""
         request = match_request(query, kind, top_k, language, isco_prefixes)
         try:
-            response = self._match.MatchOccupations(request, timeout=timeout or self.timeout)
+            response = self._match.MatchOccupations(request, timeout=timeout or self.timeout, metadata=self._metadata)
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [OccupationMatch.from_proto(m) for m in response.matches]
@@ -146,7 +167,9 @@ class JobMatchClient:
         """The occupation with this ESCO URI (NOT_FOUND if the index has none)."""
         request = match_pb2.GetOccupationRequest(uri=uri, language=language)
         try:
-            return (self._match.GetOccupation(request, timeout=timeout or self.timeout)).occupation
+            return (
+                self._match.GetOccupation(request, timeout=timeout or self.timeout, metadata=self._metadata)
+            ).occupation
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
 
@@ -154,7 +177,15 @@ class JobMatchClient:
         """ESCO skills most relevant to a job title, best first."""
         request = match_pb2.MatchSkillsRequest(query=query, top_k=top_k)
         try:
-            response = self._match.MatchSkills(request, timeout=timeout or self.timeout)
+            response = self._match.MatchSkills(request, timeout=timeout or self.timeout, metadata=self._metadata)
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [SkillMatch.from_proto(m) for m in response.matches]
+
+
+def _open_channel(
+    target: str, options: list[tuple[str, object]], credentials: grpc.ChannelCredentials | None
+) -> grpc.Channel:
+    if credentials is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, credentials, options=options)

@@ -6,20 +6,53 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
+import os
 import sys
 from pathlib import Path
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 
 
+def _connection(args: argparse.Namespace) -> dict:
+    """Client keyword arguments from the connection flags (API key, TLS files)."""
+    return {
+        "api_key": getattr(args, "api_key", None),
+        "ca_cert": args.ca_cert,
+        "client_cert": args.client_cert,
+        "client_key": args.client_key,
+        "tls": args.tls,
+    }
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser, *, api_key_flag: bool = True) -> None:
+    """Flags (and JOBMATCH_* variables) of a command that calls a server."""
+    env = os.environ.get
+    if api_key_flag:
+        parser.add_argument("--api-key", default=env("JOBMATCH_API_KEY"), help="API key (env JOBMATCH_API_KEY)")
+    parser.add_argument("--tls", action="store_true", help="connect with TLS, trusting the system's root certificates")
+    parser.add_argument(
+        "--ca-cert",
+        default=env("JOBMATCH_CA_CERT"),
+        help="PEM CA of the server's certificate: TLS (env JOBMATCH_CA_CERT)",
+    )
+    parser.add_argument(
+        "--client-cert",
+        default=env("JOBMATCH_CLIENT_CERT"),
+        help="PEM client certificate, mutual TLS (env JOBMATCH_CLIENT_CERT)",
+    )
+    parser.add_argument(
+        "--client-key", default=env("JOBMATCH_CLIENT_KEY"), help="PEM key of --client-cert (env JOBMATCH_CLIENT_KEY)"
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from jobmatch.server.app import JobMatchServer
     from jobmatch.server.config import settings_from_arguments
     from jobmatch.server.models import ModelLoadError
+    from jobmatch.server.observability import configure_logging
 
     settings = settings_from_arguments(args)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(JobMatchServer(settings).serve())
     except ModelLoadError as err:
@@ -31,7 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _embed(args: argparse.Namespace) -> int:
     from jobmatch.client import JobMatchClient
 
-    with JobMatchClient(args.server, timeout=args.timeout) as client:
+    with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
         vectors = client.embed(args.texts, side=args.side, model=args.model, truncate=args.truncate)
     for text, vector in zip(args.texts, vectors, strict=True):
         print(json.dumps({"text": text, "embedding": [round(float(x), 6) for x in vector]}))
@@ -41,7 +74,7 @@ def _embed(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from jobmatch.client import JobMatchClient
 
-    with JobMatchClient(args.server, timeout=args.timeout) as client:
+    with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
         models = client.list_models()
     for m in models:
         kind = "asymmetric (anchor|positive)" if m.asymmetric else "symmetric"
@@ -59,14 +92,18 @@ async def _sync_async(args: argparse.Namespace) -> int:
     from jobmatch.server.config import settings_from_arguments
     from jobmatch.server.index import EngineEmbedder, RemoteEmbedder
     from jobmatch.server.matching import open_configured_store, sync_configured
+    from jobmatch.server.observability import configure_logging
 
     settings = settings_from_arguments(args)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     async with contextlib.AsyncExitStack() as stack:
         store = await open_configured_store(settings)
         stack.push_async_callback(store.close)
         if args.server:  # embed through a running jobmatch server
-            client = await stack.enter_async_context(AsyncJobMatchClient(args.server, timeout=600))
+            # sync shares serve's flags: its --api-key (JOBMATCH_API_KEYS) is the server's key.
+            api_key = settings.api_keys[0].get_secret_value() if settings.api_keys else None
+            connection = _connection(args) | {"api_key": api_key}
+            client = await stack.enter_async_context(AsyncJobMatchClient(args.server, timeout=600, **connection))
             embedder = RemoteEmbedder(client, settings.match_model or "")
         else:  # load only the index model, in-process
             spec = next(m for m in settings.models if m.name == settings.index_model)
@@ -93,7 +130,7 @@ def _sync(args: argparse.Namespace) -> int:
 def _match(args: argparse.Namespace) -> int:
     from jobmatch.client import JobMatchClient
 
-    with JobMatchClient(args.server, timeout=args.timeout) as client:
+    with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
         matches = client.match_occupations(
             args.query, kind=args.kind, top_k=args.top_k, language=args.language, isco_prefixes=args.isco
         )
@@ -108,7 +145,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     queries = read_queries(args.queries)
     rankings = []
-    with JobMatchClient(args.server, timeout=args.timeout) as client:
+    with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
         for q in queries:
             matches = client.match_occupations(q.query, kind=args.kind, top_k=10, language=q.language)
             rankings.append(([m.uri for m in matches], q.expected_uri))
@@ -132,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--server", default=DEFAULT_TARGET, help=f"host:port of the server (default {DEFAULT_TARGET})")
         sub.add_argument("--timeout", type=float, default=60.0, help="deadline of each call in seconds")
+        add_connection_arguments(sub)
         return sub
 
     embed = client_command("embed", "embed texts; prints one JSON line per text")
@@ -149,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--prune", action="store_true", help="delete occupations and skills no longer in the data")
     sync.add_argument("--reindex", action="store_true", help="rebuild into a new collection, then switch the alias")
     sync.add_argument("--server", help="embed through a running jobmatch server (host:port) instead of in-process")
+    add_connection_arguments(sync, api_key_flag=False)  # --api-key is already there, shared with serve
     sync.set_defaults(run=_sync)
 
     kinds = ["job-title", "skills", "text"]
