@@ -1,1 +1,39 @@
-"""Placeholder."""
+"""LangChain adapter for a jobmatch server (``pip install jobmatch[langchain]``).
+
+- :class:`JobMatchEmbeddings`: ``Embeddings`` over the server's EmbeddingService (JobBERT sides).
+- :class:`JobMatchRetriever`: ESCO occupations for a query, as ``Document``s (MatchOccupations).
+- :func:`create_job_match_tool`: the retriever as an agent tool with a typed argument schema.
+- :func:`occupation_vector_store`: langchain-qdrant's ``QdrantVectorStore`` over the synced collection
+  (imported on first use: it needs langchain-qdrant).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jobmatch.client import JobMatchClientError
+from jobmatch.integrations.langchain.embeddings import JobMatchEmbeddings
+from jobmatch.integrations.langchain.retriever import JobMatchRetriever, occupation_document
+from jobmatch.integrations.langchain.tools import JobMatchToolInput, create_job_match_tool, format_matches
+
+if TYPE_CHECKING:
+    from jobmatch.integrations.langchain.vectorstore import occupation_vector_store
+
+__all__ = [
+    "JobMatchClientError",
+    "JobMatchEmbeddings",
+    "JobMatchRetriever",
+    "JobMatchToolInput",
+    "create_job_match_tool",
+    "format_matches",
+    "occupation_document",
+    "occupation_vector_store",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "occupation_vector_store":
+        from jobmatch.integrations.langchain.vectorstore import occupation_vector_store
+
+        return occupation_vector_store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,113 @@
+"""`JobMatchRetriever`: ESCO occupations for a query, through the server's MatchOccupations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import Field
+
+from jobmatch.client import OccupationMatch
+from jobmatch.integrations.langchain._connection import JobMatchConnection
+
+QueryKind = Literal["job_title", "skills", "text"]
+
+
+def occupation_document(match: OccupationMatch, description: str = "") -> Document:
+    """A match as a Document: the label (and description) as content; URI, ISCO group, score, skills as metadata."""
+    content = f"{match.preferred_label}\n\n{description}" if description else match.preferred_label
+    metadata = {
+        "uri": match.uri,
+        "preferred_label": match.preferred_label,
+        "code": match.code,
+        "isco_group": match.isco_group,
+        "score": match.score,
+        "skills": list(match.skills),
+    }
+    return Document(page_content=content, metadata=metadata, id=match.uri)
+
+
+class JobMatchRetriever(JobMatchConnection, BaseRetriever):
+    """The ESCO occupations closest to a query, best first, as Documents.
+
+    Every search field can also be given per call: ``retriever.invoke("nurse", k=3, isco_prefixes=["22"])``.
+
+    >>> retriever = JobMatchRetriever(target="127.0.0.1:50051", k=5)
+    >>> retriever.invoke("Senior Data Scientist (m/w/d)")[0].metadata["uri"]
+    >>> retriever.invoke("Python, SQL, statistics", kind="skills")
+
+    Failures raise ``jobmatch.client.JobMatchClientError`` (gRPC ``code``, server ``reason``, ``field``):
+    INVALID_ARGUMENT for a bad query or filter, FAILED_PRECONDITION when the server's index was never synced.
+    """
+
+    k: int = Field(default=5, ge=1, le=100)
+    """Number of occupations returned."""
+
+    kind: QueryKind = "job_title"
+    """What the query is: ``job_title`` (anchor head), ``skills`` (a comma-separated list, positive head) or
+    ``text`` (free text such as a job ad)."""
+
+    language: str = ""
+    """ISO 639-1 code of the labels searched and returned; empty searches every synced language."""
+
+    isco_prefixes: list[str] = Field(default_factory=list)
+    """Keep occupations whose ISCO-08 code starts with one of these (``["25"]``: ICT professionals)."""
+
+    with_descriptions: bool = True
+    """Put the ESCO description after the label in ``page_content`` (one GetOccupation call per match)."""
+
+    def _search(
+        self,
+        k: int | None,
+        kind: QueryKind | None,
+        language: str | None,
+        isco_prefixes: Sequence[str] | None,
+    ) -> dict[str, Any]:
+        top_k = self.k if k is None else k
+        if not 1 <= top_k <= 100:
+            raise ValueError(f"k must be between 1 and 100, got {top_k}")
+        return {
+            "top_k": top_k,
+            "kind": kind or self.kind,
+            "language": self.language if language is None else language,
+            "isco_prefixes": list(self.isco_prefixes if isco_prefixes is None else isco_prefixes),
+        }
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        kind: QueryKind | None = None,
+        language: str | None = None,
+        isco_prefixes: Sequence[str] | None = None,
+    ) -> list[Document]:
+        search = self._search(k, kind, language, isco_prefixes)
+        matches = self.client.match_occupations(query, **search)
+        if not self.with_descriptions:
+            return [occupation_document(m) for m in matches]
+        described = [self.client.get_occupation(m.uri, language=search["language"]) for m in matches]
+        return [occupation_document(m, o.description) for m, o in zip(matches, described, strict=True)]
+
+    async def _aget_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | None = None,
+        kind: QueryKind | None = None,
+        language: str | None = None,
+        isco_prefixes: Sequence[str] | None = None,
+    ) -> list[Document]:
+        search = self._search(k, kind, language, isco_prefixes)
+        client = self.async_client
+        matches = await client.match_occupations(query, **search)
+        if not self.with_descriptions:
+            return [occupation_document(m) for m in matches]
+        described = await asyncio.gather(*(client.get_occupation(m.uri, language=search["language"]) for m in matches))
+        return [occupation_document(m, o.description) for m, o in zip(matches, described, strict=True)]

@@ -1,0 +1,99 @@
+"""`create_job_match_tool`: ESCO occupation matching as a LangChain tool for agents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import grpc
+from langchain_core.documents import Document
+from langchain_core.tools import StructuredTool, ToolException
+from pydantic import BaseModel, Field
+
+from jobmatch.client import JobMatchClientError
+from jobmatch.integrations.langchain.retriever import JobMatchRetriever, QueryKind
+
+DEFAULT_NAME = "match_occupations"
+DEFAULT_DESCRIPTION = (
+    "Find the ESCO occupations (European job classification) that best match a job title, a comma-separated "
+    "list of skills, or free text such as a job ad or a resume. Returns occupations best first, with their "
+    "ESCO URI, ISCO-08 group, a similarity score and their essential skills."
+)
+_SHOWN_SKILLS = 8
+
+
+class JobMatchToolInput(BaseModel):
+    """Arguments of the job matching tool."""
+
+    query: str = Field(min_length=1, description="A job title, a comma-separated skill list, or free text.")
+    k: int = Field(default=5, ge=1, le=20, description="How many occupations to return.")
+    kind: QueryKind = Field(
+        default="job_title",
+        description="job_title for a job title, skills for a comma-separated skill list, text for anything longer.",
+    )
+
+
+def format_matches(documents: list[Document]) -> str:
+    """One readable line per occupation, best first, with its essential skills."""
+    if not documents:
+        return "No ESCO occupation matched."
+    lines = []
+    for rank, doc in enumerate(documents, start=1):
+        meta = doc.metadata
+        where = f"ISCO {meta['isco_group']}, score {meta['score']:.3f}, {meta['uri']}"
+        lines.append(f"{rank}. {meta['preferred_label']} ({where})")
+        if meta["skills"]:
+            lines.append(f"   essential skills: {', '.join(meta['skills'][:_SHOWN_SKILLS])}")
+    return "\n".join(lines)
+
+
+def create_job_match_tool(
+    retriever: JobMatchRetriever | None = None,
+    *,
+    name: str = DEFAULT_NAME,
+    description: str = DEFAULT_DESCRIPTION,
+    **retriever_fields: Any,
+) -> StructuredTool:
+    """A tool that matches text to ESCO occupations through a jobmatch server.
+
+    Pass a ``JobMatchRetriever``, or its fields (``target``, ``timeout``, ``language``, ``isco_prefixes``,
+    ``client_kwargs``, ...). The tool returns readable content for the model and the matched occupations as
+    ``Document``s in the ``ToolMessage``'s artifact. A request the server rejects as INVALID_ARGUMENT becomes
+    a tool error message the model can react to; other failures (server down, deadline) raise.
+    """
+    if retriever is None:
+        retriever = JobMatchRetriever(**retriever_fields)
+    elif retriever_fields:
+        raise TypeError("pass either a retriever or its fields, not both")
+
+    def match(query: str, k: int = 5, kind: QueryKind = "job_title") -> tuple[str, list[Document]]:
+        with _tool_errors():
+            documents = retriever.invoke(query, k=k, kind=kind)
+        return format_matches(documents), documents
+
+    async def amatch(query: str, k: int = 5, kind: QueryKind = "job_title") -> tuple[str, list[Document]]:
+        with _tool_errors():
+            documents = await retriever.ainvoke(query, k=k, kind=kind)
+        return format_matches(documents), documents
+
+    return StructuredTool.from_function(
+        func=match,
+        coroutine=amatch,
+        name=name,
+        description=description,
+        args_schema=JobMatchToolInput,
+        response_format="content_and_artifact",
+        handle_tool_error=True,
+    )
+
+
+@contextmanager
+def _tool_errors() -> Iterator[None]:
+    """Turn the server's INVALID_ARGUMENT into a ToolException, which the tool reports to the model."""
+    try:
+        yield
+    except JobMatchClientError as error:
+        if error.code != grpc.StatusCode.INVALID_ARGUMENT:
+            raise
+        raise ToolException(f"{error} (reason: {error.reason or 'none'})") from error
