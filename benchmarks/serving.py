@@ -38,7 +38,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import grpc
+import infinity_peer
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -55,7 +57,9 @@ DRAIN_TIMEOUT_S = 35.0
 HEALTH_TIMEOUT_S = 180.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-STARTED: list[ServerProcess] = []  # every server subprocess, stopped again on the way out of main()
+# every server subprocess, stopped again on the way out of main()
+STARTED: list[ServerProcess | infinity_peer.InfinityProcess] = []
+INFINITY_CONFIG = f"infinity-emb {infinity_peer.INFINITY_VERSION} (HTTP /embeddings)"
 STATUS_NAMES: dict[int, str] = {code.value[0]: code.name for code in grpc.StatusCode}
 
 
@@ -74,6 +78,22 @@ def load_titles(esco_dir: Path) -> list[str]:
     if not titles:
         raise SystemExit(f"{path}: no titles")
     return titles
+
+
+def load_descriptions(esco_dir: Path) -> list[str]:
+    """ESCO occupation descriptions (English), with the jobmatch ESCO loader, in URI order."""
+    from jobmatch.server.esco import load_bundles
+
+    dataset = load_bundles([esco_dir])
+    texts = [" ".join(o.description.get("en", "").split()) for o in dataset.occupations.values()]
+    texts = [text for text in texts if text]
+    if not texts:
+        raise SystemExit(f"{esco_dir}: no English occupation descriptions")
+    return texts
+
+
+def load_texts(esco_dir: Path, kind: str) -> list[str]:
+    return load_titles(esco_dir) if kind == "titles" else load_descriptions(esco_dir)
 
 
 def default_model_path() -> str:
@@ -380,9 +400,11 @@ class Recorder:
     def counts(self, finished: float) -> bool:
         return self.start <= finished < self.end
 
-    def ok(self, sent: float, finished: float, response: pb.EmbedResponse) -> None:
+    def ok(self, sent: float, finished: float, response: pb.EmbedResponse | None) -> None:
         if self.counts(finished):
             self.latencies.append(finished - sent)
+            if response is None:
+                return
             meta = response.metadata
             self.server_ns["tokenization"] += meta.tokenization_time_ns
             self.server_ns["queue"] += meta.queue_time_ns
@@ -479,6 +501,101 @@ async def stream_worker(
             call.cancel()
 
 
+async def http_worker(
+    session: aiohttp.ClientSession, peer: infinity_peer.InfinityProcess, texts: Sequence[str], first: int, rec: Recorder
+) -> None:
+    """A closed loop of single-text `POST /embeddings` calls to Infinity."""
+    index = first
+    while not rec.stop:
+        text = texts[index % len(texts)]
+        index += 1
+        sent = time.perf_counter()
+        try:
+            await infinity_peer.embed(session, peer.url, peer.model, [text])
+        except infinity_peer.HttpError as err:
+            rec.error(time.perf_counter(), f"HTTP-{err.status}")
+            await asyncio.sleep(ERROR_BACKOFF_S)
+            continue
+        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+            rec.error(time.perf_counter(), type(err).__name__)
+            await asyncio.sleep(ERROR_BACKOFF_S)
+            continue
+        rec.ok(sent, time.perf_counter(), None)
+
+
+class RssSampler:
+    """Samples a process's resident memory every `interval_s` on the event loop (cheap: /proc)."""
+
+    def __init__(self, pid: int, interval_s: float = 0.5) -> None:
+        self.pid = pid
+        self.interval_s = interval_s
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, MiB)
+        self._started = time.perf_counter()
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            rss = process_rss_mb(self.pid)
+            if rss is not None:
+                self.samples.append((time.perf_counter() - self._started, rss))
+            await asyncio.sleep(self.interval_s)
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+    @property
+    def peak_mb(self) -> float | None:
+        return max((mb for _, mb in self.samples), default=None)
+
+    @property
+    def last_mb(self) -> float | None:
+        return self.samples[-1][1] if self.samples else None
+
+
+@dataclass
+class Window:
+    """What one measurement window cost: seconds, CPU cores by whom, the server's memory."""
+
+    seconds: float
+    server_cpu: float | None
+    client_cpu: float
+    other_cpu: float | None
+    machine_cpu: float | None
+    rss: RssSampler
+
+
+async def measure_window(
+    pid: int, rec: Recorder, tasks: list[asyncio.Task[None]], warmup_s: float, duration_s: float, profile: Path | None
+) -> Window:
+    """Let `tasks` load the server `pid` for `warmup_s`, record `duration_s`, then stop and drain them."""
+    rss = RssSampler(pid)
+    try:
+        await asyncio.sleep(warmup_s)
+        spy = start_profiler(pid, duration_s, profile) if profile else None
+        server_cpu0, client_cpu0, busy0 = process_cpu_s(pid), time.process_time(), system_busy_s()
+        rec.start = time.perf_counter()
+        await asyncio.sleep(duration_s)
+        rec.end = time.perf_counter()
+        server_cpu1, client_cpu1, busy1 = process_cpu_s(pid), time.process_time(), system_busy_s()
+        rec.stop = True
+        _done, pending = await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT_S)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if spy is not None:
+            finish_profiler(spy)
+    finally:
+        rss.stop()
+    seconds = rec.end - rec.start
+    server_cpu = None if server_cpu0 is None or server_cpu1 is None else (server_cpu1 - server_cpu0) / seconds
+    client_cpu = (client_cpu1 - client_cpu0) / seconds
+    other_cpu = machine_cpu = None
+    if busy0 is not None and busy1 is not None and server_cpu is not None:
+        machine_cpu = (busy1 - busy0) / seconds
+        other_cpu = max(0.0, machine_cpu - server_cpu - client_cpu)
+    return Window(seconds, server_cpu, client_cpu, other_cpu, machine_cpu, rss)
+
+
 @dataclass
 class ServerCase:
     config: str  # the extra server flags of this configuration
@@ -505,6 +622,46 @@ class ServerCase:
     rounds: int = 1  # rounds a summary row is the median of
     ratio_to_ceiling: float | None = None
     p50_minus_in_process_ms: float | None = None
+    rss_mb_peak: float | None = None  # the server's resident memory, highest sample in warm-up + window
+    rss_mb_end: float | None = None
+    rss_samples: list[tuple[float, float]] | None = None  # (s since warm-up began, MiB) every 0.5 s
+
+
+def make_case(
+    config: str,
+    mode: str,
+    concurrency: int,
+    texts_per_request: int,
+    window: int,
+    channels: int,
+    rec: Recorder,
+    w: Window,
+) -> ServerCase:
+    ok = len(rec.latencies)
+    return ServerCase(
+        config=config,
+        mode=mode,
+        concurrency=concurrency,
+        window=window,
+        channels=channels,
+        duration_s=w.seconds,
+        texts_per_s=ok * texts_per_request / w.seconds,
+        texts_per_request=texts_per_request,
+        ok=ok,
+        p50_ms=percentile_ms(rec.latencies, 50),
+        p99_ms=percentile_ms(rec.latencies, 99),
+        mean_ms=statistics.fmean(rec.latencies) * 1000 if rec.latencies else None,
+        errors=dict(rec.errors),
+        resource_exhausted=rec.errors.get("RESOURCE_EXHAUSTED", 0),
+        server_cpu_cores=w.server_cpu,
+        client_cpu_cores=w.client_cpu,
+        other_cpu_cores=w.other_cpu,
+        machine_cpu_cores=w.machine_cpu,
+        server_mean_ms={k: v / ok / 1e6 for k, v in rec.server_ns.items()} if ok else {},
+        rss_mb_peak=w.rss.peak_mb,
+        rss_mb_end=w.rss.last_mb,
+        rss_samples=[(round(t, 2), round(mb, 1)) for t, mb in w.rss.samples],
+    )
 
 
 async def run_case(
@@ -543,51 +700,30 @@ async def run_case(
                 asyncio.create_task(stream_worker(stubs[i % channel_count], stream_requests, i * stride, window, rec))
                 for i in range(concurrency)
             ]
-        await asyncio.sleep(warmup_s)
-        spy = start_profiler(server.pid, duration_s, profile) if profile else None
-        server_cpu0, client_cpu0, busy0 = process_cpu_s(server.pid), time.process_time(), system_busy_s()
-        rec.start = time.perf_counter()
-        await asyncio.sleep(duration_s)
-        rec.end = time.perf_counter()
-        server_cpu1, client_cpu1, busy1 = process_cpu_s(server.pid), time.process_time(), system_busy_s()
-        rec.stop = True
-        _done, pending = await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT_S)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if spy is not None:
-            finish_profiler(spy)
+        measured = await measure_window(server.pid, rec, tasks, warmup_s, duration_s, profile)
     finally:
         await asyncio.gather(*(c.close() for c in channels))
-    window_s = rec.end - rec.start
-    ok = len(rec.latencies)
-    server_cpu = None if server_cpu0 is None or server_cpu1 is None else (server_cpu1 - server_cpu0) / window_s
-    client_cpu = (client_cpu1 - client_cpu0) / window_s
-    other_cpu = machine_cpu = None
-    if busy0 is not None and busy1 is not None and server_cpu is not None:
-        machine_cpu = (busy1 - busy0) / window_s
-        other_cpu = max(0.0, machine_cpu - server_cpu - client_cpu)
-    return ServerCase(
-        config=config,
-        mode=mode,
-        concurrency=concurrency,
-        window=window,
-        channels=channel_count,
-        duration_s=window_s,
-        texts_per_s=ok * texts_per_request / window_s,
-        texts_per_request=texts_per_request,
-        ok=ok,
-        p50_ms=percentile_ms(rec.latencies, 50),
-        p99_ms=percentile_ms(rec.latencies, 99),
-        mean_ms=statistics.fmean(rec.latencies) * 1000 if rec.latencies else None,
-        errors=dict(rec.errors),
-        resource_exhausted=rec.errors.get("RESOURCE_EXHAUSTED", 0),
-        server_cpu_cores=server_cpu,
-        client_cpu_cores=client_cpu,
-        other_cpu_cores=other_cpu,
-        machine_cpu_cores=machine_cpu,
-        server_mean_ms={k: v / ok / 1e6 for k, v in rec.server_ns.items()} if ok else {},
-    )
+    return make_case(config, mode, concurrency, texts_per_request, window, channel_count, rec, measured)
+
+
+async def run_http_case(
+    peer: infinity_peer.InfinityProcess,
+    concurrency: int,
+    *,
+    titles: Sequence[str],
+    warmup_s: float,
+    duration_s: float,
+    profile: Path | None,
+) -> ServerCase:
+    """`concurrency` closed-loop single-text HTTP clients on one keep-alive connection pool."""
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=CALL_TIMEOUT_S)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        rec = Recorder()
+        stride = max(1, len(titles) // concurrency)
+        tasks = [asyncio.create_task(http_worker(session, peer, titles, i * stride, rec)) for i in range(concurrency)]
+        measured = await measure_window(peer.pid, rec, tasks, warmup_s, duration_s, profile)
+    return make_case(INFINITY_CONFIG, "http", concurrency, 1, 1, 1, rec, measured)
 
 
 def start_profiler(pid: int, duration_s: float, output: Path) -> subprocess.Popen[bytes] | None:
@@ -681,7 +817,7 @@ def parse_assignment(text: str) -> tuple[str, str]:
 
 async def measure_one(
     args: argparse.Namespace,
-    server: ServerProcess,
+    server: ServerProcess | infinity_peer.InfinityProcess,
     config: ServerConfig,
     mode: str,
     concurrency: int,
@@ -693,19 +829,24 @@ async def measure_one(
     attempts: list[ServerCase] = []
     while len(attempts) <= quiet.retries:
         await asyncio.to_thread(wait_for_quiet, quiet.wait_s, quiet.threshold_cores, [server.pid])
-        case = await run_case(
-            server,
-            config.config,
-            mode,
-            concurrency,
-            titles=titles,
-            warmup_s=args.warmup,
-            duration_s=args.duration,
-            workers_per_channel=args.workers_per_channel,
-            stream_window=args.stream_window,
-            texts_per_request=args.texts_per_request,
-            profile=profile,
-        )
+        if isinstance(server, infinity_peer.InfinityProcess):
+            case = await run_http_case(
+                server, concurrency, titles=titles, warmup_s=args.warmup, duration_s=args.duration, profile=profile
+            )
+        else:
+            case = await run_case(
+                server,
+                config.config,
+                mode,
+                concurrency,
+                titles=titles,
+                warmup_s=args.warmup,
+                duration_s=args.duration,
+                workers_per_channel=args.workers_per_channel,
+                stream_window=args.stream_window,
+                texts_per_request=args.texts_per_request,
+                profile=profile,
+            )
         attempts.append(case)
         print(
             f"  {config.label[:28]:28s} {mode:6s} x{concurrency:<4d} {case.texts_per_s:7.1f} texts/s  "
@@ -756,26 +897,85 @@ async def measure_servers(
                     "log": str(server.log_path),
                 }
             )
+        peer = await start_infinity(args, titles, log_dir, stamp, infos) if args.infinity else None
+        targets: list[tuple[str, ServerConfig, ServerProcess | infinity_peer.InfinityProcess]] = [
+            (mode, config, server) for mode in args.modes for config, server in zip(configs, servers, strict=True)
+        ]
+        if peer is not None:
+            targets.append(("http", ServerConfig(INFINITY_CONFIG, [], {}), peer))
         for round_index in range(args.rounds):
             if args.rounds > 1:
                 print(f"round {round_index + 1}/{args.rounds}")
-            for mode in args.modes:
-                for concurrency in args.concurrency:
-                    for config, server in zip(configs, servers, strict=True):
-                        profile = None
-                        if args.profile and concurrency in args.profile_concurrency:
-                            name = f"profile-{stamp}-{config.slug}-{mode}-{concurrency}-r{round_index + 1}.txt"
-                            profile = log_dir / name
-                        case = await measure_one(args, server, config, mode, concurrency, titles, profile)
-                        case.round = round_index + 1
-                        cases.append(case)
-        for info, server in zip(infos, servers, strict=True):
+            for concurrency in args.concurrency:
+                for mode, config, server in targets:
+                    profile = None
+                    if args.profile and concurrency in args.profile_concurrency:
+                        name = f"profile-{stamp}-{config.slug}-{mode}-{concurrency}-r{round_index + 1}.txt"
+                        profile = log_dir / name
+                    case = await measure_one(args, server, config, mode, concurrency, titles, profile)
+                    case.round = round_index + 1
+                    cases.append(case)
+        if args.sustained > 0:
+            cases.append(await sustained_run(args, servers[0], configs[0], titles))
+        for info, server in zip(infos, [*servers, *([peer] if peer else [])], strict=False):
             info["rss_mb_end"] = process_rss_mb(server.pid)
     finally:
         for server in servers:
             server.stop()
+        if peer is not None:
+            peer.stop()
     for info, server in zip(infos, servers, strict=False):
         info["exit_code"] = server.process.returncode
+
+
+async def start_infinity(
+    args: argparse.Namespace, titles: Sequence[str], log_dir: Path, stamp: str, infos: list[dict[str, Any]]
+) -> infinity_peer.InfinityProcess | None:
+    """Install (first time only) and start Infinity on the same model; None, with the reason in
+    `infos`, when it cannot be installed or started here."""
+    info: dict[str, Any] = {"config": INFINITY_CONFIG}
+    infos.append(info)
+    try:
+        started = time.perf_counter()
+        cli = await asyncio.to_thread(infinity_peer.ensure_installed, log_dir / "infinity-install.log")
+        info["install_s"] = time.perf_counter() - started
+        peer = infinity_peer.InfinityProcess(
+            cli, args.model_path, free_port(), log_dir / f"infinity-{stamp}.log", batch_size=args.infinity_batch_size
+        )
+        STARTED.append(peer)
+        info.update(command=peer.command, log=str(peer.log_path))
+        info["ready_s"] = await peer.wait_ready()
+        dimension = await peer.smoke_check(titles[0])
+    except (RuntimeError, OSError, subprocess.SubprocessError, aiohttp.ClientError) as err:
+        info["error"] = str(err)
+        print(f"infinity: not measured: {err}")
+        return None
+    info["rss_mb_ready"] = process_rss_mb(peer.pid)
+    print(f"infinity: ready after {info['ready_s']:.1f} s (pid {peer.pid}, dimension {dimension})")
+    return peer
+
+
+async def sustained_run(
+    args: argparse.Namespace, server: ServerProcess, config: ServerConfig, titles: Sequence[str]
+) -> ServerCase:
+    """Unary single-text clients at `--sustained-concurrency` for `--sustained` seconds, the server's
+    resident memory sampled all along: it must stay bounded."""
+    print(f"sustained: {args.sustained_concurrency} unary clients for {args.sustained:.0f} s (memory)")
+    case = await run_case(
+        server,
+        config.config,
+        "unary",
+        args.sustained_concurrency,
+        titles=titles,
+        warmup_s=args.warmup,
+        duration_s=args.sustained,
+        workers_per_channel=args.workers_per_channel,
+        stream_window=1,
+        texts_per_request=1,
+        profile=None,
+    )
+    case.mode = "sustained"
+    return case
 
 
 def summarize(cases: Sequence[ServerCase]) -> list[ServerCase]:
@@ -906,7 +1106,7 @@ def print_table(in_process: InProcessResult | None, cases: Sequence[ServerCase])
         if case.config != config:
             config = case.config
             lines.append(f"-- server {config or '(defaults)'}")
-        mode = case.mode if case.mode == "unary" else f"stream (window {case.window})"
+        mode = f"stream (window {case.window})" if case.mode == "stream" else case.mode
         if case.texts_per_request > 1:
             mode += f" x{case.texts_per_request} texts"
         lines.append(
@@ -935,6 +1135,39 @@ def print_table(in_process: InProcessResult | None, cases: Sequence[ServerCase])
         lines.append(f"server rows: medians over {rounds} rounds (all rounds in the JSON's cases)")
     print("\n" + "\n".join(lines))
     return lines
+
+
+def memory_report(servers: Sequence[dict[str, Any]], cases: Sequence[ServerCase]) -> dict[str, Any]:
+    """Resident memory of each server at rest and its peak under load; for the sustained run, the
+    peak of its first and last quarter (growth = last - first: ~0 when memory is bounded)."""
+    report: dict[str, Any] = {}
+    for info in servers:
+        config = info["config"]
+        own = [c for c in cases if c.config == config and c.rss_mb_peak is not None]
+        entry: dict[str, Any] = {
+            "rss_mb_ready": info.get("rss_mb_ready"),
+            "rss_mb_end": info.get("rss_mb_end"),
+            "rss_mb_peak": max((c.rss_mb_peak or 0.0 for c in own), default=None),
+            "rss_mb_peak_by_concurrency": {
+                f"{c.mode} x{c.concurrency}": c.rss_mb_peak for c in own if c.mode != "sustained"
+            },
+        }
+        sustained = next((c for c in own if c.mode == "sustained" and c.rss_samples), None)
+        if sustained is not None and sustained.rss_samples:
+            samples = [mb for _, mb in sustained.rss_samples]
+            quarter = max(1, len(samples) // 4)
+            first, last = max(samples[:quarter]), max(samples[-quarter:])
+            entry["sustained"] = {
+                "clients": sustained.concurrency,
+                "seconds": sustained.duration_s,
+                "texts_per_s": sustained.texts_per_s,
+                "rss_mb_first_quarter_peak": first,
+                "rss_mb_last_quarter_peak": last,
+                "rss_mb_growth": last - first,
+                "rss_mb_peak": max(samples),
+            }
+        report[config or "(defaults)"] = entry
+    return report
 
 
 def machine_info() -> dict[str, Any]:
@@ -1022,6 +1255,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=_DefaultsHelp,
     )
     parser.add_argument("--esco-dir", type=Path, default=DEFAULT_ESCO_DIR, help="folder with occupations_en.csv")
+    parser.add_argument(
+        "--texts",
+        choices=("titles", "descriptions"),
+        default="titles",
+        help="ESCO occupation titles (~6 tokens) or descriptions (~50 tokens)",
+    )
+    parser.add_argument(
+        "--no-infinity",
+        dest="infinity",
+        action="store_false",
+        help="do not measure Infinity (installed on first use into benchmarks/.venv-infinity)",
+    )
+    parser.add_argument("--infinity-batch-size", type=int, default=32, help="Infinity's --batch-size (its default)")
+    parser.add_argument(
+        "--sustained",
+        type=float,
+        help="seconds of unary load on the first server at the end, its memory sampled (default 60; quick 5; 0: off)",
+    )
+    parser.add_argument("--sustained-concurrency", type=int, default=256, help="clients of the sustained run (memory)")
     parser.add_argument("--model-path", default=default_model_path(), help="sentence-transformers model directory")
     parser.add_argument("--quick", action="store_true", help="short smoke run: 2 s windows, fewer repetitions")
     parser.add_argument("--duration", type=float, help="measurement window per server case, s (default 8; quick 2)")
@@ -1110,6 +1362,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "in_process_texts": 256 if quick else 1024,
         "repetitions": 2 if quick else 5,
         "in_process_budget": 2.0 if quick else 8.0,
+        "sustained": 5.0 if quick else 60.0,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -1133,11 +1386,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the server subprocesses get stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    titles = load_titles(args.esco_dir)
+    titles = load_texts(args.esco_dir, args.texts)
     random.Random(0).shuffle(titles)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     lengths = [len(t.split()) for t in titles]
-    print(f"{len(titles)} ESCO titles (mean {statistics.fmean(lengths):.1f} words); model {args.model_path}")
+    print(f"{len(titles)} ESCO {args.texts} (mean {statistics.fmean(lengths):.1f} words); model {args.model_path}")
 
     quiet = Quiet(args.quiet_wait, args.quiet_threshold, args.retries)
     in_process = None
@@ -1185,7 +1438,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "argv": sys.argv,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": machine_info(),
-        "texts": {"source": str(args.esco_dir / "occupations_en.csv"), "count": len(titles)},
+        "texts": {
+            "kind": args.texts,
+            "source": str(args.esco_dir / "occupations_en.csv"),
+            "count": len(titles),
+            "mean_words": statistics.fmean(lengths),
+        },
+        "memory": memory_report(servers, all_cases),
         "in_process": asdict(in_process) if in_process is not None else None,
         "servers": servers,
         "cases": [asdict(c) for c in all_cases],
