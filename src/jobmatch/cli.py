@@ -46,12 +46,14 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, api_key_flag: b
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from jobmatch.server.app import JobMatchServer
     from jobmatch.server.config import settings_from_arguments
+
+    settings = settings_from_arguments(args)  # before torch loads: bad values fail at once
+
+    from jobmatch.server.app import JobMatchServer
     from jobmatch.server.models import ModelLoadError
     from jobmatch.server.observability import configure_logging
 
-    settings = settings_from_arguments(args)
     configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(JobMatchServer(settings).serve())
