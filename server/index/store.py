@@ -144,6 +144,14 @@ class QdrantStore:
             if match is None:
                 raise
             raise IndexNotFound(f"no collection or alias {match['name']!r} in {self.location}") from None
+        except (sqlite3.Error, OSError) as exc:
+            if not self.is_local:
+                raise
+            # A full disk or a file-size limit surfaces as "disk I/O error" from sqlite, or EFBIG/ENOSPC.
+            raise StoreUnavailable(
+                f"the embedded Qdrant store at {self.location} cannot be written or read: {exc} "
+                "(disk full or not writable?)"
+            ) from exc
 
     # -- collections and aliases ------------------------------------------------------------
 

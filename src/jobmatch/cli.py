@@ -51,13 +51,14 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from_arguments(args)  # before torch loads: bad values fail at once
 
     from jobmatch.server.app import JobMatchServer
+    from jobmatch.server.errors import JobMatchError
     from jobmatch.server.models import ModelLoadError
     from jobmatch.server.observability import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(JobMatchServer(settings).serve())
-    except ModelLoadError as err:
+    except (ModelLoadError, JobMatchError) as err:  # e.g. Qdrant unreachable, store locked, model mismatch
         print(f"jobmatch: {err}", file=sys.stderr)
         return 1
     return 0
