@@ -30,6 +30,9 @@ __all__ = [
 # Most telling first: JobBERT reads 64 tokens, so only the first ~8-10 skills of a list count.
 _REUSE_RANK = {"occupation-specific": 0, "sector-specific": 1, "cross-sector": 2, "transversal": 3}
 _SHOWN = 5
+# In the content hash: a change of the stored payload's shape rewrites every point at the next sync.
+# 2: LangChain's ``page_content`` and ``metadata`` keys.
+_PAYLOAD_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,23 @@ def _labels(occupation: Occupation, lang: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(label.strip() for label in merged if label.strip()))
 
 
+def _langchain_payload(occupation: Occupation, lang: str, skills: list[str], version: str) -> dict[str, Any]:
+    """LangChain's default payload keys, so langchain-qdrant's QdrantVectorStore reads points as they are."""
+    label = pick_label(occupation.preferred_label, lang, sorted(occupation.preferred_label)) or ""
+    description = occupation.description.get(lang, "").strip()
+    return {
+        "page_content": f"{label}\n\n{description}" if description else label,
+        "metadata": {
+            "uri": occupation.uri,
+            "preferred_label": label,
+            "code": occupation.code,
+            "isco_group": occupation.isco_group,
+            "skills": [s for s in skills if s],
+            "esco_version": version,
+        },
+    }
+
+
 def _occupation_document(occupation: Occupation, dataset: EscoDataset, layout: Layout) -> OccupationDocument:
     lang = layout.skills_language or _skills_language(dataset)
     essential = [dataset.skills.get(uri) for uri in occupation.essential_skills]
@@ -125,11 +145,13 @@ def _occupation_document(occupation: Occupation, dataset: EscoDataset, layout: L
     }
     digest = _hash(
         SCHEMA_VERSION,
+        _PAYLOAD_FORMAT,
         dataset.version,
         content_hash(occupation, dataset),
         [getattr(skill, "reuse_level", None) for skill in essential],
     )
     optional = [dataset.skills.get(uri) for uri in occupation.optional_skills]
+    essential_labels = [_skill_label(skill, lang) for skill in essential]
     payload = {
         "uri": occupation.uri,
         "code": occupation.code,
@@ -139,13 +161,14 @@ def _occupation_document(occupation: Occupation, dataset: EscoDataset, layout: L
         "alt_labels": {k: list(v) for k, v in occupation.alt_labels.items()},
         "hidden_labels": {k: list(v) for k, v in occupation.hidden_labels.items()},
         "description": dict(occupation.description),
-        "essential_skills": [_skill_label(skill, lang) for skill in essential],
+        "essential_skills": essential_labels,
         "essential_skill_uris": list(occupation.essential_skills),
         "optional_skills": [_skill_label(skill, lang) for skill in optional],
         "optional_skill_uris": list(occupation.optional_skills),
         "esco_version": dataset.version,
         "languages": sorted(labels),
         "content_hash": digest,
+        **_langchain_payload(occupation, lang, essential_labels, dataset.version),
     }
     return OccupationDocument(
         uri=occupation.uri,
