@@ -24,7 +24,12 @@ logger = logging.getLogger(__name__)
 async def open_configured_store(settings: ServerSettings) -> QdrantStore:
     """The Qdrant server at `qdrant_url`, else embedded Qdrant in `qdrant_path` (or the default dir)."""
     api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-    return await open_store(settings.qdrant_url or settings.qdrant_path, api_key=api_key)
+    return await open_store(
+        settings.qdrant_url or settings.qdrant_path,
+        api_key=api_key,
+        shard_number=settings.qdrant_shard_number,
+        replication_factor=settings.qdrant_replication_factor,
+    )
 
 
 def load_configured_dataset(settings: ServerSettings) -> EscoDataset:

@@ -31,6 +31,7 @@ from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from jobmatch.server.index.errors import IndexNotFound, StoreLocked, StoreUnavailable
+from jobmatch.server.index.exact import ExactSearch
 
 __all__ = ["PointData", "QdrantStore", "default_store_path", "open_store"]
 
@@ -54,12 +55,18 @@ class PointData:
 
 
 async def open_store(
-    location: str | Path | None = None, *, api_key: str | None = None, timeout: int = 30
+    location: str | Path | None = None,
+    *,
+    api_key: str | None = None,
+    timeout: int = 30,
+    shard_number: int | None = None,
+    replication_factor: int | None = None,
 ) -> QdrantStore:
     """Open ``location``: an ``http(s)://`` URL (a Qdrant server), else a directory (local mode).
 
     ``None`` opens :func:`default_store_path`. Raises :class:`StoreLocked` when another client
-    holds the directory; a server is not contacted until the first call.
+    holds the directory; a server is not contacted until the first call. ``shard_number`` and
+    ``replication_factor`` apply to collections created on a (distributed) Qdrant server.
     """
     url, path = _parse_location(location)
     where = url or str(path)
@@ -87,7 +94,10 @@ async def open_store(
     except BaseException:
         executor.shutdown(wait=False)
         raise
-    return QdrantStore(client, executor, where, local=url is None)
+    store = QdrantStore(client, executor, where, local=url is None)
+    if url is not None:
+        store.collection_options = {"shard_number": shard_number, "replication_factor": replication_factor}
+    return store
 
 
 def _parse_location(location: str | Path | None) -> tuple[str | None, Path | None]:
@@ -107,6 +117,9 @@ class QdrantStore:
         self._executor = executor
         self.location = location
         self.is_local = local
+        # local mode: searches answered in numpy (see exact.py), on the store's thread like everything else
+        self._exact = ExactSearch() if local else None
+        self.collection_options: dict[str, Any] = {}  # extra create_collection arguments (sharding)
         self._closed = False
 
     async def __aenter__(self) -> QdrantStore:
@@ -183,14 +196,16 @@ class QdrantStore:
         """
 
         def create(client: QdrantClient) -> None:
-            client.create_collection(collection, vectors_config=dict(vectors), metadata=dict(metadata))
+            client.create_collection(
+                collection, vectors_config=dict(vectors), metadata=dict(metadata), **self.collection_options
+            )
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Payload indexes have no effect")
                 for name in keyword_indexes:
                     client.create_payload_index(collection, name, qm.PayloadSchemaType.KEYWORD, wait=True)
             _tune_local(client)
 
-        await self.call(create)
+        await self._write(create)
 
     async def update_metadata(self, collection: str, metadata: Mapping[str, Any]) -> None:
         """Replace the given top-level metadata keys."""
@@ -204,10 +219,10 @@ class QdrantStore:
         operations.append(
             qm.CreateAliasOperation(create_alias=qm.CreateAlias(collection_name=collection, alias_name=alias))
         )
-        await self.call(lambda c: c.update_collection_aliases(change_aliases_operations=operations))
+        await self._write(lambda c: c.update_collection_aliases(change_aliases_operations=operations))
 
     async def drop_collection(self, collection: str) -> None:
-        await self.call(lambda c: c.delete_collection(collection))
+        await self._write(lambda c: c.delete_collection(collection))
 
     # -- points -----------------------------------------------------------------------------
 
@@ -216,12 +231,12 @@ class QdrantStore:
         if not points:
             return
         structs = [_point_struct(point, self.is_local) for point in points]
-        await self.call(lambda c: c.upsert(collection, structs, wait=True))
+        await self._write(lambda c: c.upsert(collection, structs, wait=True))
 
     async def delete(self, collection: str, ids: Sequence[str]) -> None:
         if ids:
             selector = qm.PointIdsList(points=list(ids))
-            await self.call(lambda c: c.delete(collection, points_selector=selector, wait=True))
+            await self._write(lambda c: c.delete(collection, points_selector=selector, wait=True))
 
     async def read_payload(self, collection: str, fields: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Point id -> the given payload fields, for every point (no vectors are read)."""
@@ -248,8 +263,27 @@ class QdrantStore:
 
     async def query(self, collection: str, requests: Sequence[qm.QueryRequest]) -> list[list[qm.ScoredPoint]]:
         """Several searches in one round trip; one list of hits per request."""
-        responses = await self.call(lambda c: c.query_batch_points(collection, requests=list(requests)))
-        return [response.points for response in responses]
+        exact = self._exact
+
+        def search(client: QdrantClient) -> list[list[qm.ScoredPoint]]:
+            found = exact.query(client, collection, requests) if exact is not None else None
+            if found is not None:
+                return found
+            return [r.points for r in client.query_batch_points(collection, requests=list(requests))]
+
+        return await self.call(search)
+
+    async def _write(self, operation: Callable[[QdrantClient], T]) -> T:
+        """Run a write; in local mode, the exact-search matrices are dropped after it (on the same thread)."""
+
+        def write(client: QdrantClient) -> T:
+            try:
+                return operation(client)
+            finally:
+                if self._exact is not None:
+                    self._exact.forget()
+
+        return await self.call(write)
 
 
 def _reason(exc: UnexpectedResponse) -> str:

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-DEFAULT_TARGET = "127.0.0.1:50051"
+DEFAULT_TARGET = os.environ.get("JOBMATCH_SERVER", "127.0.0.1:50051")
 
 
 def _connection(args: argparse.Namespace) -> dict:
@@ -72,6 +72,30 @@ def _embed(args: argparse.Namespace) -> int:
     for text, vector in zip(args.texts, vectors, strict=True):
         print(json.dumps({"text": text, "embedding": [round(float(x), 6) for x in vector]}))
     return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    """Exit 0 when the server reports SERVING (the container health check)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from jobmatch.client._common import channel_credentials
+
+    credentials = channel_credentials(args.tls, args.ca_cert, args.client_cert, args.client_key)
+    channel = (
+        grpc.insecure_channel(args.server) if credentials is None else grpc.secure_channel(args.server, credentials)
+    )
+    with channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
+            )
+        except grpc.RpcError as err:
+            print(f"{args.server}: {err.code().name}: {err.details()}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    print(f"{args.server}: {status}")
+    return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -170,7 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--server", default=DEFAULT_TARGET, help=f"host:port of the server (default {DEFAULT_TARGET})")
+        sub.add_argument(
+            "--server",
+            default=DEFAULT_TARGET,
+            help=f"host:port or dns:///host:port of the server (env JOBMATCH_SERVER; default {DEFAULT_TARGET})",
+        )
         sub.add_argument("--timeout", type=float, default=60.0, help="deadline of each call in seconds")
         add_connection_arguments(sub)
         return sub
@@ -184,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = client_command("models", "list the models a server serves")
     models.set_defaults(run=_models)
+
+    health = client_command("health", "exit 0 when the server's grpc.health.v1 status is SERVING")
+    health.add_argument("--service", default="", help="service to check (default: the whole server)")
+    health.set_defaults(run=_health, timeout=5.0)
 
     sync = commands.add_parser("sync", help="embed ESCO occupations and skills into Qdrant (idempotent, resumable)")
     add_settings_arguments(sync)
