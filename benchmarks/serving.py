@@ -252,6 +252,40 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
+def thread_cpu_s(pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds of each thread of a process: {tid: (name, seconds)}, from /proc/PID/task."""
+    threads = {}
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return {}
+    for task in tasks:
+        try:
+            head, _, rest = (task / "stat").read_text().rpartition(")")
+            fields = rest.split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = head.partition("(")[2]
+        threads[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return threads
+
+
+def thread_groups(
+    pid: int, before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], seconds: float
+) -> dict[str, float]:
+    """Cores used per group of threads: `main` (the event loop and everything Python does on it),
+    `workers` (threads that kept the process's name: torch's OpenMP pool, the device worker, the
+    tokenizer; Infinity's workers) and `native` (threads that named themselves: gRPC core's pollers
+    and timers)."""
+    process_name = after.get(pid, ("", 0.0))[0]
+    groups: Counter[str] = Counter()
+    for tid, (name, cpu) in after.items():
+        used = cpu - before.get(tid, (name, 0.0))[1]
+        group = "main" if tid == pid else "workers" if name == process_name else "native"
+        groups[group] += used / seconds
+    return dict(groups)
+
+
 def system_busy_s() -> float | None:
     """CPU seconds all processes spent busy (not idle or iowait) since boot, from /proc/stat."""
     try:
@@ -562,6 +596,7 @@ class Window:
     other_cpu: float | None
     machine_cpu: float | None
     rss: RssSampler
+    server_threads: dict[str, float]  # cores per thread group (thread_groups)
 
 
 async def measure_window(
@@ -572,11 +607,13 @@ async def measure_window(
     try:
         await asyncio.sleep(warmup_s)
         spy = start_profiler(pid, duration_s, profile) if profile else None
+        threads0 = thread_cpu_s(pid)
         server_cpu0, client_cpu0, busy0 = process_cpu_s(pid), time.process_time(), system_busy_s()
         rec.start = time.perf_counter()
         await asyncio.sleep(duration_s)
         rec.end = time.perf_counter()
         server_cpu1, client_cpu1, busy1 = process_cpu_s(pid), time.process_time(), system_busy_s()
+        threads1 = thread_cpu_s(pid)
         rec.stop = True
         _done, pending = await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT_S)
         for task in pending:
@@ -593,7 +630,8 @@ async def measure_window(
     if busy0 is not None and busy1 is not None and server_cpu is not None:
         machine_cpu = (busy1 - busy0) / seconds
         other_cpu = max(0.0, machine_cpu - server_cpu - client_cpu)
-    return Window(seconds, server_cpu, client_cpu, other_cpu, machine_cpu, rss)
+    threads = thread_groups(pid, threads0, threads1, seconds)
+    return Window(seconds, server_cpu, client_cpu, other_cpu, machine_cpu, rss, threads)
 
 
 @dataclass
@@ -625,6 +663,7 @@ class ServerCase:
     rss_mb_peak: float | None = None  # the server's resident memory, highest sample in warm-up + window
     rss_mb_end: float | None = None
     rss_samples: list[tuple[float, float]] | None = None  # (s since warm-up began, MiB) every 0.5 s
+    server_threads_cores: dict[str, float] | None = None  # main / workers / native threads (thread_groups)
 
 
 def make_case(
@@ -661,6 +700,7 @@ def make_case(
         rss_mb_peak=w.rss.peak_mb,
         rss_mb_end=w.rss.last_mb,
         rss_samples=[(round(t, 2), round(mb, 1)) for t, mb in w.rss.samples],
+        server_threads_cores=w.server_threads,
     )
 
 
@@ -852,7 +892,9 @@ async def measure_one(
             f"  {config.label[:28]:28s} {mode:6s} x{concurrency:<4d} {case.texts_per_s:7.1f} texts/s  "
             f"p50 {_fmt(case.p50_ms)} ms  p99 {_fmt(case.p99_ms)} ms  errors {sum(case.errors.values())}  "
             f"cpu server {_fmt(case.server_cpu_cores, 2)} client {case.client_cpu_cores:.2f} "
-            f"other {_fmt(case.other_cpu_cores, 2)}" + (f"  profile {profile.name}" if profile else "")
+            f"other {_fmt(case.other_cpu_cores, 2)}  server threads "
+            + " ".join(f"{k} {v:.2f}" for k, v in sorted((case.server_threads_cores or {}).items()))
+            + (f"  profile {profile.name}" if profile else "")
         )
         if (case.other_cpu_cores or 0.0) < quiet.threshold_cores:
             break
@@ -1022,6 +1064,11 @@ def summarize(cases: Sequence[ServerCase]) -> list[ServerCase]:
                     for key in first.server_mean_ms
                 },
                 attempts=sum(c.attempts for c in group),
+                rss_mb_peak=median([c.rss_mb_peak for c in group]),
+                server_threads_cores={
+                    key: statistics.median((c.server_threads_cores or {}).get(key, 0.0) for c in group)
+                    for key in first.server_threads_cores or {}
+                },
                 round=0,
                 rounds=len(group),
             )
