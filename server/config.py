@@ -184,3 +184,27 @@ def settings_from_arguments(args: argparse.Namespace) -> ServerSettings:
         return ServerSettings(**given)
     except ValidationError as err:
         raise SystemExit(f"jobmatch: invalid settings:\n{err}") from None
+
+
+def _shown_default(name: str) -> str:
+    field = ServerSettings.model_fields[name]
+    value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ", ".join(f"{v.name}={v.source}" if isinstance(v, ModelSpec) else str(v) for v in value)
+    return str(value)
+
+
+def settings_table() -> str:
+    """The README's settings table (Markdown), one row per field, from the fields themselves."""
+    rows = ["| flag | environment variable | default | meaning |", "| --- | --- | --- | --- |"]
+    for name, field in ServerSettings.model_fields.items():
+        flag = flag_of(name)
+        if field.annotation is bool:
+            flag += f" / --no-{flag[2:]}"
+        meaning = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `{flag}` | `JOBMATCH_{name.upper()}` | {_shown_default(name)} | {meaning} |")
+    return "\n".join(rows) + "\n"
