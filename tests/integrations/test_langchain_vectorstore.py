@@ -73,7 +73,7 @@ def test_a_plain_qdrant_vector_store_reads_the_synced_collection(
         client=qdrant, collection_name=OCCUPATIONS_ALIAS, embedding=embeddings, vector_name="title_en"
     )
     (top, score), *_ = store.similarity_search_with_score("data scientist", k=3)
-    assert score == pytest.approx(1.0, abs=1e-4)
+    assert score == pytest.approx(1.0, abs=2e-3)  # float noise between batched and single forward passes
     assert top.page_content.startswith("data scientist\n\nData scientists")
     assert top.metadata["uri"] == DATA_SCIENTIST
     assert top.metadata["isco_group"] == "2511"
@@ -88,12 +88,14 @@ def test_the_helper_embeds_queries_through_the_vectors_head(
     by_skills = occupation_vector_store(qdrant, embeddings.model_copy(update={"model": ""}), vector_name="skills")
     assert (by_skills.embeddings.query_side, by_skills.embeddings.model) == ("positive", "jobbert")
     (top, score), *_ = by_skills.similarity_search_with_score(skills_text, k=1)
-    assert (top.metadata["uri"], round(score, 4)) == (DATA_SCIENTIST, 1.0)
+    assert top.metadata["uri"] == DATA_SCIENTIST
+    assert score == pytest.approx(1.0, abs=2e-3)
     # The same text through the anchor head is another vector: the head matters.
     anchored = QdrantVectorStore(
         client=qdrant, collection_name=OCCUPATIONS_ALIAS, embedding=embeddings, vector_name="skills"
     )
-    assert anchored.similarity_search_with_score(skills_text, k=1)[0][1] < 0.99
+    anchored_score = anchored.similarity_search_with_score(skills_text, k=1)[0][1]
+    assert anchored_score < 0.9  # 0.12 here
     retriever = occupation_vector_store(qdrant, embeddings).as_retriever(search_kwargs={"k": 2})
     assert retriever.invoke("data scientist")[0].metadata["uri"] == DATA_SCIENTIST
 
