@@ -19,6 +19,7 @@ import pytest
 
 from jobmatch.client import JobMatchClient
 from tests.conftest import make_settings
+from tests.support.certs import write_certs
 from tests.support.server import ServerThread
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "clients" / "node"
@@ -52,6 +53,31 @@ def npm_ci(npm: str) -> Iterator[subprocess.Popen[str]]:
     if process.poll() is None:
         process.kill()
         process.wait()
+
+
+SECURE_KEY = "node-client-key-0123"
+
+
+@pytest.fixture(scope="module")
+def secure_env(tmp_path_factory: pytest.TempPathFactory, jobbert_path: Path) -> Iterator[dict[str, str]]:
+    """A server with mutual TLS and an API key, and the JOBMATCH_SECURE_* variables for its tests."""
+    certs = write_certs(tmp_path_factory.mktemp("node-certs"))
+    settings = make_settings(
+        [f"jobbert={jobbert_path}"],
+        api_keys=[SECURE_KEY],
+        tls_cert=certs.server_cert,
+        tls_key=certs.server_key,
+        tls_client_ca=certs.ca,
+    )
+    with ServerThread(settings) as secure:
+        yield {
+            "JOBMATCH_SECURE_TARGET": secure.target,
+            "JOBMATCH_SECURE_API_KEY": SECURE_KEY,
+            "JOBMATCH_SECURE_CA": str(certs.ca),
+            "JOBMATCH_SECURE_CLIENT_CERT": str(certs.client_cert),
+            "JOBMATCH_SECURE_CLIENT_KEY": str(certs.client_key),
+            "JOBMATCH_SECURE_OTHER_CA": str(certs.other_ca),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +115,7 @@ def tap_summary(output: str) -> dict[str, int]:
     return {key: int(value) for key, value in counts}
 
 
-def test_node_client_against_live_server(npm: str, npm_ci, servers, tmp_path: Path) -> None:
+def test_node_client_against_live_server(npm: str, npm_ci, servers, secure_env, tmp_path: Path) -> None:
     serving, loading = servers
     with JobMatchClient(serving.target, timeout=60) as client:
         expected = {
@@ -108,6 +134,7 @@ def test_node_client_against_live_server(npm: str, npm_ci, servers, tmp_path: Pa
         "JOBMATCH_NOT_READY_TARGET": loading.target,
         "JOBMATCH_EXPECTED": str(expected_file),
         "NO_COLOR": "1",
+        **secure_env,
     }
     result = subprocess.run(
         [npm, "test", "--silent"], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=180

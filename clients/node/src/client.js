@@ -1,5 +1,7 @@
 // JobMatchClient: a small typed wrapper over the jobmatch.v1 services with @grpc/grpc-js.
 
+import { readFileSync } from 'node:fs';
+
 import * as grpc from '@grpc/grpc-js';
 
 import { embedRequest, embedResult, queryKindValue, sideName, sideValue } from './codec.js';
@@ -33,6 +35,30 @@ export function serviceConfig(loadBalancing, maxAttempts) {
     ];
   }
   return config;
+}
+
+/**
+ * PEM bytes from a Buffer as it is, or from a file path.
+ * @param {string | Buffer | undefined} source
+ * @returns {Buffer | null}
+ */
+function pem(source) {
+  if (source === undefined || source === null) return null;
+  return Buffer.isBuffer(source) ? source : readFileSync(source);
+}
+
+/**
+ * Channel credentials from the security options: TLS when `tls` is set or a CA or client
+ * certificate is given (a client certificate and key: mutual TLS), plaintext otherwise.
+ * @param {import('./index.js').ClientOptions} options
+ * @returns {grpc.ChannelCredentials}
+ */
+export function channelCredentials({ tls = false, caCert, clientCert, clientKey } = {}) {
+  if ((clientCert === undefined) !== (clientKey === undefined)) {
+    throw new TypeError('clientCert and clientKey go together (mutual TLS)');
+  }
+  if (!tls && caCert === undefined && clientCert === undefined) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(pem(caCert), pem(clientKey), pem(clientCert));
 }
 
 /**
@@ -103,10 +129,12 @@ export class JobMatchClient {
       chunkSize = 256,
       maxInFlight = 4,
       maxMessageBytes = 64 * 1024 * 1024,
-      credentials = grpc.credentials.createInsecure(),
+      credentials = channelCredentials(options),
+      apiKey,
       channelOptions = {},
       protoDir,
     } = options;
+    this._apiKey = apiKey;
     this.target = target;
     this.timeoutMs = timeoutMs;
     this.chunkSize = chunkSize;
@@ -124,6 +152,16 @@ export class JobMatchClient {
     this.embedding = new EmbeddingService(target, credentials, channel);
     /** @type {any} */
     this.match = new MatchService(target, credentials, { channelOverride: this.embedding.getChannel() });
+  }
+
+  /**
+   * Metadata of every call: the API key, as the server reads it.
+   * @returns {grpc.Metadata}
+   */
+  _metadata() {
+    const metadata = new grpc.Metadata();
+    if (this._apiKey) metadata.set('authorization', `Bearer ${this._apiKey}`);
+    return metadata;
   }
 
   /** Close the channel; calls in flight fail with CANCELLED or UNAVAILABLE. */
@@ -161,7 +199,7 @@ export class JobMatchClient {
         return;
       }
       const onAbort = () => call.cancel();
-      const call = stub[method](request, new grpc.Metadata(), deadline ? { deadline } : {}, (/** @type {any} */ err, /** @type {any} */ response) => {
+      const call = stub[method](request, this._metadata(), deadline ? { deadline } : {}, (/** @type {any} */ err, /** @type {any} */ response) => {
         signal?.removeEventListener('abort', onAbort);
         if (err) reject(JobMatchError.fromServiceError(err));
         else resolve(response);
@@ -250,7 +288,7 @@ export class JobMatchClient {
   async *embedStream(source, options = {}) {
     if (typeof source === 'string') throw new TypeError('source must be an iterable of texts, not one string');
     const deadline = deadlineAfter(options.deadlineMs);
-    const call = this.embedding.EmbedStream(new grpc.Metadata(), deadline ? { deadline } : {});
+    const call = this.embedding.EmbedStream(this._metadata(), deadline ? { deadline } : {});
     let finished = false;
     /** @type {unknown} */
     let sourceError;

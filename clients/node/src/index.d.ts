@@ -32,7 +32,17 @@ export interface ClientOptions {
   maxInFlight?: number;
   /** gRPC message size limit both ways (default 64 MiB). */
   maxMessageBytes?: number;
-  /** Default: insecure (plaintext). */
+  /** API key sent with every call as `authorization: Bearer KEY` (the server's --api-key). */
+  apiKey?: string;
+  /** Connect with TLS, trusting the system's root certificates (implied by caCert or clientCert). */
+  tls?: boolean;
+  /** PEM CA certificate of the server (file path or Buffer): TLS. */
+  caCert?: string | Buffer;
+  /** PEM client certificate (file path or Buffer), with clientKey: mutual TLS. */
+  clientCert?: string | Buffer;
+  /** PEM private key of clientCert (file path or Buffer). */
+  clientKey?: string | Buffer;
+  /** Full control over the channel credentials; default: built from tls, caCert, clientCert and clientKey (else plaintext). */
   credentials?: ChannelCredentials;
   /** Extra @grpc/grpc-js channel options; they win over the ones this client sets. */
   channelOptions?: ChannelOptions;
@@ -265,3 +275,4 @@ export declare function decodePacked(bytes: Uint8Array): Float32Array;
 export declare function decodeEmbedding(embedding: { packed?: Uint8Array; values?: number[] }): Float32Array;
 
 export declare function serviceConfig(loadBalancing: string, maxAttempts: number): Record<string, unknown>;
+export declare function channelCredentials(options?: Pick<ClientOptions, "tls" | "caCert" | "clientCert" | "clientKey">): ChannelCredentials;
