@@ -9,13 +9,16 @@ Part ``esco`` (3,007 occupations with the packaged all-MiniLM-L6-v2):
 1. syncs the occupations into a private embedded Qdrant folder (``--index-dir`` keeps it for the
    next run, whose sync is then a no-op), as ``jobmatch sync`` does;
 2. split, in-process through ``OccupationIndex.match``: embedding the query, the Qdrant searches
-   (``store.query``) and reading the winners' payloads (``store.retrieve``), with the index's
-   embedded Qdrant (local mode) and with an exact numpy search over the same vectors (the
-   baseline; top-10 agreement with local mode is reported);
+   (``store.query``) and reading the winners' payloads (``store.retrieve``), searched by
+   qdrant-client's local mode itself (``qdrant-client``: brute force, Python loops for multivectors)
+   and by the project's ``QdrantStore`` as shipped (``store``: exact numpy search in local mode,
+   ``server/index/exact.py``); the top-10 agreement of the two is reported;
 3. starts ``python -m jobmatch.cli serve`` on 127.0.0.1 with that folder and loads it with
    ``AsyncJobMatchClient.match_occupations`` from N closed-loop workers (N in ``--concurrency``):
    requests/s, p50/p99 latency. Queries: ESCO alternative labels as job titles (default strategy
    ``labels``: a MAX_SIM multivector search) and essential-skill lists (``fused``: labels + skills).
+   ``--compare-pythonpath DIR`` loads, round-robin, a second server importing jobmatch from DIR
+   (an older commit, ``pip install --no-deps --target DIR <checkout>``).
 
 Part ``synthetic`` (search only, ``--points`` x ``--dim``, one ``title_en``-like cosine vector per
 point, clustered like real embeddings): query latency of embedded Qdrant (the project's
@@ -51,7 +54,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from qdrant_client import models as qm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling helpers, however this file is loaded
-from quality import ExactStore
 from sync_matching_common import minilm_path, percentiles_ms, table, timed, write_results
 
 from jobmatch.client import AsyncJobMatchClient
@@ -81,10 +83,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--index-dir", type=Path, default=None, help="keep the synced ESCO index here (reused)")
     parser.add_argument("--queries", type=int, default=None, help="queries per kind and case (200; quick 40)")
     parser.add_argument("--concurrency", type=int_list, default=[1, 4, 16], help="client workers per load level")
+    parser.add_argument("--rounds", type=int, default=1, help="load rounds (each starts its servers again)")
+    parser.add_argument(
+        "--compare-pythonpath",
+        type=Path,
+        default=None,
+        help="also load a server that imports jobmatch from this folder (e.g. an older commit installed with "
+        "`pip install --no-deps --target DIR`), round-robin with the current one",
+    )
     parser.add_argument("--budget", type=float, default=None, help="max seconds per measured loop (30; quick 8)")
     parser.add_argument("--points", type=int, default=None, help="synthetic points (100000; quick 20000)")
     parser.add_argument("--dim", type=int, default=384, help="synthetic vector width (MiniLM 384, JobBERT 1024)")
-    parser.add_argument("--backends", default="local,numpy,edge", help="synthetic backends (comma-separated)")
+    parser.add_argument("--backends", default="numpy,local,edge", help="synthetic backends (comma-separated)")
     parser.add_argument("--hnsw-m", type=int, default=16, help="edge HNSW edges per node")
     parser.add_argument("--ef-construct", type=int, default=100, help="edge HNSW build beam")
     parser.add_argument("--hnsw-ef", type=int, default=None, help="edge HNSW search beam (Qdrant's default)")
@@ -96,6 +106,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.queries = min(args.queries or (40 if quick else 200), 10_000)
     args.budget = args.budget or (8.0 if quick else 30.0)
     args.points = args.points or (20_000 if quick else 100_000)
+    args.rounds = min(max(args.rounds, 1), 10)
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     return args
@@ -163,6 +174,20 @@ class TimedStore:
             self.times["retrieve"].append(time.perf_counter() - started)
 
 
+class LocalModeStore:
+    """Passes everything to a local-mode ``store`` but answers ``query`` with qdrant-client's own search."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def query(self, collection: str, requests: Sequence[qm.QueryRequest]) -> list[list[qm.ScoredPoint]]:
+        responses = await self._store.call(lambda c: c.query_batch_points(collection, requests=list(requests)))
+        return [response.points for response in responses]
+
+
 class TimedEmbedder:
     """Passes everything to ``embedder``; records how long ``embed`` took."""
 
@@ -220,7 +245,7 @@ def agreement(a: list[list[str]], b: list[list[str]]) -> float | None:
 class ServerProcess:
     """``python -m jobmatch.cli serve`` on 127.0.0.1 with a synced index, ready when health says SERVING."""
 
-    def __init__(self, model: Path, index_dir: Path, log: Path) -> None:
+    def __init__(self, model: Path, index_dir: Path, log: Path, pythonpath: Path | None = None) -> None:
         self.port = _free_port()
         self.log = log
         command = [
@@ -239,6 +264,8 @@ class ServerProcess:
             "--no-auto-sync",
         ]
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        if pythonpath is not None:  # another jobmatch (e.g. `pip install --target DIR` of an older commit)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
         with log.open("wb") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         self.command = command
@@ -333,31 +360,34 @@ async def part_esco(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             with timed() as sync_window:
                 report = await sync_occupations(dataset, embedder, store)
             result["sync"] = {"seconds": sync_window.seconds, "written": report.written, "total": report.total}
-            exact = ExactStore(store)
             for kind, texts in queries.items():
-                local, local_top = await split_case(store, embedder, kind, texts, args.budget)
-                numpy_, numpy_top = await split_case(exact, embedder, kind, texts, args.budget)
+                local, local_top = await split_case(LocalModeStore(store), embedder, kind, texts, args.budget)
+                shipped, shipped_top = await split_case(store, embedder, kind, texts, args.budget)
                 result["split"][kind] = {
-                    "local": local,
-                    "numpy": numpy_,
-                    "top10_agreement": agreement(local_top, numpy_top),
+                    "qdrant-client": local,
+                    "store": shipped,
+                    "top10_agreement": agreement(local_top, shipped_top),
                 }
     finally:
         await engine.close()
 
-    server = ServerProcess(model, index_dir, workdir / "server.log")
-    result["server_command"] = server.command
-    try:
-        await server.wait_ready()
-        result["load"] = {
-            kind: [
-                await load_case(server.target, kind, texts, n, args.budget, server.process.pid)
-                for n in args.concurrency
-            ]
-            for kind, texts in queries.items()
-        }
-    finally:
-        server.stop()
+    result["load"] = {}
+    variants = {
+        "": None,
+        **({f"[{args.compare_pythonpath.name}] ": args.compare_pythonpath} if args.compare_pythonpath else {}),
+    }
+    for _ in range(args.rounds):
+        for label, pythonpath in variants.items():  # round-robin: drift hits every variant alike
+            server = ServerProcess(model, index_dir, workdir / "server.log", pythonpath)
+            result["server_command"] = server.command
+            try:
+                await server.wait_ready()
+                for kind, texts in queries.items():
+                    cases = result["load"].setdefault(f"{label}{kind}", [])
+                    for n in args.concurrency:
+                        cases.append(await load_case(server.target, kind, texts, n, args.budget, server.process.pid))
+            finally:
+                server.stop()
     return result
 
 
@@ -365,7 +395,7 @@ def esco_tables(result: dict[str, Any]) -> list[str]:
     lines = [f"ESCO: {result['occupations']} occupations, sync {result['sync']['seconds']:.1f} s"]
     rows = []
     for kind, split in result["split"].items():
-        for backend in ("local", "numpy"):
+        for backend in ("qdrant-client", "store"):
             case = split[backend]
             rows.append(
                 [
@@ -376,7 +406,7 @@ def esco_tables(result: dict[str, Any]) -> list[str]:
                     case["embed"]["p50_ms"],
                     case["search"]["p50_ms"],
                     case["payloads"]["p50_ms"],
-                    split["top10_agreement"] if backend == "numpy" else None,
+                    split["top10_agreement"] if backend == "store" else None,
                     case["window"]["other_cores"],
                 ]
             )
@@ -431,8 +461,11 @@ def _ids(count: int) -> list[str]:
 
 
 async def synthetic_local(data: np.ndarray, asked: np.ndarray, workdir: Path, budget_s: float) -> dict[str, Any]:
-    """Embedded Qdrant through the project's store: write, then exact (numpy-in-Python) search."""
+    """Embedded Qdrant (local mode) through the project's store: write the points, then search them
+    with qdrant-client's own search and with the store's (numpy, loaded on its first query)."""
     ids = _ids(len(data))
+    position = {pid: i for i, pid in enumerate(ids)}
+    results: dict[str, Any] = {}
     async with await open_store(workdir / "local") as store:
         params = {"title_en": qm.VectorParams(size=data.shape[1], distance=qm.Distance.COSINE)}
         await store.create_collection("synthetic", params, {})
@@ -440,25 +473,27 @@ async def synthetic_local(data: np.ndarray, asked: np.ndarray, workdir: Path, bu
             for start in range(0, len(data), 1000):
                 chunk = range(start, min(len(data), start + 1000))
                 await store.upsert("synthetic", [PointData(ids[i], {"title_en": data[i]}) for i in chunk])
-        found: list[list[int]] = []
-        position = {pid: i for i, pid in enumerate(ids)}
+        for name, searcher in (("qdrant-client local", LocalModeStore(store)), ("store (local, numpy)", store)):
+            found: list[list[int]] = []
 
-        def call(query: np.ndarray) -> Callable[[], Awaitable[None]]:
-            async def run() -> None:
-                request = qm.QueryRequest(query=query.tolist(), using="title_en", limit=TOP_K, with_payload=False)
-                (points,) = await store.query("synthetic", [request])
-                found.append([position[str(p.id)] for p in points])
+            def call(
+                query: np.ndarray, searcher: Any = searcher, found: list[list[int]] = found
+            ) -> Callable[[], Awaitable[None]]:
+                async def run() -> None:
+                    request = qm.QueryRequest(query=query.tolist(), using="title_en", limit=TOP_K, with_payload=False)
+                    (points,) = await searcher.query("synthetic", [request])
+                    found.append([position[str(p.id)] for p in points])
 
-            return run
+                return run
 
-        latencies, window = await bounded([call(q) for q in asked], budget_s)
-    return {
-        "other_cores": window["other_cores"],
-        "write_s": write.seconds,
-        "write_other_cores": write.other_cores,
-        "found": found,
-        **_latency(latencies),
-    }
+            with timed() as first:
+                await call(asked[0])()  # the store loads its matrices here
+            found.clear()
+            latencies, window = await bounded([call(q) for q in asked], budget_s)
+            results[name] = {"first_query_s": first.seconds, "found": found, "other_cores": window["other_cores"]}
+            results[name].update(_latency(latencies))
+    results["qdrant-client local"]["write_s"] = write.seconds
+    return results
 
 
 async def synthetic_numpy(data: np.ndarray, asked: np.ndarray, budget_s: float) -> dict[str, Any]:
@@ -534,7 +569,7 @@ async def part_synthetic(args: argparse.Namespace, workdir: Path) -> dict[str, A
     if "numpy" in args.backends:
         backends["numpy"] = await synthetic_numpy(data, asked, args.budget)
     if "local" in args.backends:
-        backends["local"] = await synthetic_local(data, asked, workdir, args.budget)
+        backends.update(await synthetic_local(data, asked, workdir, args.budget))
     if "edge" in args.backends:
         try:
             edge = await synthetic_edge(args, data, asked, workdir)
@@ -550,11 +585,9 @@ async def part_synthetic(args: argparse.Namespace, workdir: Path) -> dict[str, A
 
 
 def synthetic_table(result: dict[str, Any]) -> list[str]:
-    rows = [
-        [name, c["queries"], c["p50_ms"], c["p99_ms"], c["recall_at_10"], c.get("write_s"), c.get("build_s")]
-        for name, c in result["backends"].items()
-    ]
-    header = ["search", "n", "p50 ms", "p99 ms", "recall@10", "write s", "build s"]
+    columns = ("queries", "p50_ms", "p99_ms", "recall_at_10", "write_s", "build_s", "first_query_s", "other_cores")
+    rows = [[name, *(c.get(column) for column in columns)] for name, c in result["backends"].items()]
+    header = ["search", "n", "p50 ms", "p99 ms", "recall@10", "write s", "build s", "1st query s", "oth"]
     return [f"synthetic: {result['points']} points x {result['dim']} dims, top {TOP_K}", *table(header, rows)]
 
 

@@ -2,14 +2,15 @@
 
 Both are opened by :func:`open_store` and driven the same way: a synchronous ``QdrantClient`` on
 the store's own thread(s), never on the event loop. ``AsyncQdrantClient`` is no better in local
-mode: its methods are plain synchronous code (a brute-force multivector query over ESCO takes
-~0.1 s) that would block the event loop, and so the gRPC server sharing it.
+mode: its methods are plain synchronous code that would block the event loop, and so the gRPC
+server sharing it.
 
 Local mode locks its directory (one client, one process at a time); opening a held directory
 raises :class:`StoreLocked`. Local mode commits and fsyncs every point on its own and stores
 vectors as pickled Python floats; :func:`_tune_local` and :func:`_point_struct` work around both
 (see there): measured here for 3,000 points with ~14 vectors each, writing took ~1 s instead of
-9-35 s, and reopening the store ~0.3 s instead of 2.4-10 s.
+9-35 s, and reopening the store ~0.3 s instead of 2.4-10 s. Local mode's searches loop over points
+in Python; :mod:`~jobmatch.server.index.exact` answers them in numpy with the same exact results.
 """
 
 from __future__ import annotations
