@@ -17,7 +17,7 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 class JobMatchConnection(BaseModel):
     """Connection fields shared by the embeddings and the retriever; the clients are made on first use."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), use_attribute_docstrings=True)
 
     target: str = DEFAULT_TARGET
     """``host:port`` of the jobmatch gRPC server."""
@@ -25,9 +25,9 @@ class JobMatchConnection(BaseModel):
     timeout: float | None = 30.0
     """Deadline of each gRPC call in seconds (None: no deadline); DEADLINE_EXCEEDED past it."""
 
-    client_kwargs: dict[str, Any] = Field(default_factory=dict)
+    client_kwargs: dict[str, Any] = Field(default_factory=dict, repr=False)
     """Extra keyword arguments for ``JobMatchClient`` and ``AsyncJobMatchClient`` (``max_attempts``,
-    ``max_in_flight``, ``max_message_bytes``, ...), passed through unchanged."""
+    ``max_in_flight``, ``max_message_bytes``, credentials, ...), passed through unchanged; not shown in repr."""
 
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _client: JobMatchClient | None = PrivateAttr(default=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -51,10 +51,10 @@ class JobMatchEmbeddings(JobMatchConnection, Embeddings):
     dimensions: int = Field(default=0, ge=0)
     """Matryoshka truncation to this many dimensions; 0 keeps the model's."""
 
-    def _client_options(self) -> dict:
+    def _client_options(self) -> dict[str, Any]:
         return {"chunk_size": self.batch_size, **super()._client_options()}
 
-    def _embed_kwargs(self, side: Side) -> dict:
+    def _embed_kwargs(self, side: Side) -> dict[str, Any]:
         return {
             "side": side,
             "model": self.model,

@@ -67,6 +67,7 @@ def test_matryoshka_dimensions_and_client_kwargs_pass_through(target: str) -> No
     small = JobMatchEmbeddings(target=target, model="jobbert", dimensions=16, client_kwargs={"max_in_flight": 1})
     assert len(small.embed_query("nurse")) == 16
     assert small.client.max_in_flight == 1
+    assert "max_in_flight" not in repr(small)  # client options may hold credentials
 
 
 def test_unknown_model_and_unreachable_server_raise_with_the_grpc_status(target: str) -> None:
