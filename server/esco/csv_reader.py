@@ -84,8 +84,19 @@ def _picker(indices: Sequence[int]) -> Callable[[list[str]], tuple[str, ...]]:
 def _broken(path: Path, start: int, detected: int, exc: Exception) -> EscoFormatError:
     """The EscoFormatError for a record that the csv module or the UTF-8 decoder refused."""
     if isinstance(exc, UnicodeDecodeError):
-        return EscoFormatError(f"not valid UTF-8 ({exc.reason}) near line {detected + 1}", path=path, line=start)
+        line = _invalid_utf8_line(path)  # the decoder works on buffered blocks: its position is not the line's
+        return EscoFormatError(f"not valid UTF-8 ({exc.reason})", path=path, line=line)
     return EscoFormatError(f"malformed CSV record ({exc}; detected at line {detected})", path=path, line=start)
+
+
+def _invalid_utf8_line(path: Path) -> int:
+    """The 1-based line of the first byte that is not valid UTF-8 in `path`."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return 1
 
 
 def _next_record(reader: _Reader, path: Path, start: int) -> list[str] | None:
