@@ -1374,15 +1374,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quiet-wait",
         type=float,
-        default=60.0,
-        help="before each measurement wait up to this many seconds for other processes to go idle (0: no wait)",
+        help="before each measurement wait up to this many seconds for other processes to go idle (0: no wait; "
+        "default 60; quick 5)",
     )
     parser.add_argument(
         "--retries",
         type=int,
-        default=2,
         help="measure again (at most this many times) when other processes used the CPU meanwhile; the least "
-        "disturbed attempt is kept",
+        "disturbed attempt is kept (default 2; quick 0)",
     )
     parser.add_argument(
         "--quiet-threshold", type=float, default=0.2, help="CPU cores other processes may use and count as idle"
@@ -1410,6 +1409,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "repetitions": 2 if quick else 5,
         "in_process_budget": 2.0 if quick else 8.0,
         "sustained": 5.0 if quick else 60.0,
+        "quiet_wait": 5.0 if quick else 60.0,
+        "retries": 0 if quick else 2,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
