@@ -107,7 +107,30 @@ def serving_headline(report: dict[str, Any]) -> dict[str, Any]:
         "in_process_one_text_p50_ms": in_process.get("single_p50_ms"),
         "cases": rows,
         "memory": report.get("memory"),
+        "targets": targets(report),
     }
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 7's goals for one serving report (defaults server): the measured value, the goal, met or not."""
+    rows = {(r["mode"], r["concurrency"]): r for r in report["summary"] if not r["config"] or r["mode"] == "http"}
+    checks = []
+
+    def check(name: str, value: float | None, goal: float, above: bool = True) -> None:
+        met = None if value is None else (value >= goal if above else value <= goal)
+        checks.append({"target": name, "value": value, "goal": goal, "met": met})
+
+    unary, stream, peer = rows.get(("unary", 64)), rows.get(("stream", 64)), rows.get(("http", 64))
+    check("unary x64 / in-process ceiling", unary and unary.get("ratio_to_ceiling"), 0.8)
+    check(
+        "unary x64 / Infinity x64",
+        unary["texts_per_s"] / peer["texts_per_s"] if unary and peer and peer["texts_per_s"] else None,
+        3.0,
+    )
+    check("stream x64 / in-process ceiling", stream and stream.get("ratio_to_ceiling"), 0.9)
+    single = rows.get(("unary", 1))
+    check("unary x1 p50 - in-process 1-text p50 (ms)", single and single.get("p50_minus_in_process_ms"), 2.0, False)
+    return checks
 
 
 def chart(reports: dict[str, dict[str, Any]], path: Path) -> bool:
@@ -146,8 +169,10 @@ def chart(reports: dict[str, dict[str, Any]], path: Path) -> bool:
         if in_process.get("single_p50_ms"):
             ax_lat.axhline(in_process["single_p50_ms"], color="black", linestyle="--", label="in-process, 1 text")
         kind = (report.get("texts") or {}).get("kind", name)
+        ticks = sorted({p[0] for points in series.values() for p in points})
         for ax, title, unit in ((ax_tps, "throughput", "texts/s"), (ax_lat, "p50 latency", "ms")):
             ax.set_xscale("log", base=2)
+            ax.set_xticks(ticks, [str(t) for t in ticks])
             ax.set_xlabel("concurrent clients")
             ax.set_ylabel(unit)
             ax.set_title(f"ESCO {kind}: {title}")
