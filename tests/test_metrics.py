@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -116,3 +117,21 @@ def test_metrics_are_off_unless_a_port_is_set(jobbert_path: Path) -> None:
         assert plain.app.metrics_port is None
         with grpc.insecure_channel(plain.target) as channel:
             grpc.channel_ready_future(channel).result(timeout=10)
+
+
+def test_every_kind_of_handler_is_timed(server: ServerThread) -> None:
+    """Health's Watch writes with context.write() instead of yielding: timing must not break it."""
+    with grpc.insecure_channel(server.target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        assert stub.Check(health_pb2.HealthCheckRequest(), timeout=10).status == health_pb2.HealthCheckResponse.SERVING
+        watch = stub.Watch(health_pb2.HealthCheckRequest(), timeout=10)
+        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+        watch.cancel()
+    check = {"service": "grpc.health.v1.Health", "method": "Check"}
+    deadline = time.monotonic() + 10
+    while value(scrape(server), "jobmatch_rpc_duration_seconds_count", service=check["service"], method="Watch") < 1:
+        assert time.monotonic() < deadline, "the cancelled Watch was never recorded"
+        time.sleep(0.05)
+    samples = scrape(server)
+    assert value(samples, "jobmatch_rpc_duration_seconds_count", **check) >= 1
+    assert value(samples, "jobmatch_rpc_errors_total", service=check["service"], method="Watch", code="CANCELLED") == 1

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from jobmatch.client import JobMatchClient, JobMatchClientError
 
 GRACE_S = 20.0
-BIG_CALL = [f"job title number {i}" for i in range(2000)]
+BIG_CALL = [f"job title number {i}" for i in range(4000)]
 
 
 def free_port() -> int:
@@ -48,15 +49,22 @@ def wait_serving(target: str, process: subprocess.Popen, timeout_s: float = 180)
     raise TimeoutError(f"{target} not SERVING after {timeout_s} s")
 
 
+def queued_inputs(metrics_port: int) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    return next(float(line.split()[1]) for line in lines if line.startswith("jobmatch_queue_inputs "))
+
+
 @pytest.fixture
-def served(jobbert_path: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+def served(jobbert_path: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen, Path, int]]:
     """The server process, one forward pass per input so a big call stays in flight for a while."""
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     log = tmp_path / "server.log"
     command = [
         sys.executable, "-m", "jobmatch.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--model", f"jobbert={jobbert_path}", "--no-auto-sync", "--qdrant-path", str(tmp_path / "qdrant"),
         "--max-batch-size", "1", "--max-batch-wait-ms", "0", "--grace-period-s", str(GRACE_S), "--log-format", "json",
+        "--max-inputs-per-request", str(len(BIG_CALL)), "--metrics-port", str(metrics_port),
     ]  # fmt: skip
     with log.open("w") as stderr:
         process = subprocess.Popen(
@@ -64,15 +72,15 @@ def served(jobbert_path: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess
         )
     try:
         wait_serving(f"127.0.0.1:{port}", process)
-        yield f"127.0.0.1:{port}", process, log
+        yield f"127.0.0.1:{port}", process, log, metrics_port
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(30)
 
 
-def test_sigterm_drains_in_flight_work_and_refuses_new_calls(served: tuple[str, subprocess.Popen, Path]) -> None:
-    target, process, log = served
+def test_sigterm_drains_in_flight_work_and_refuses_new_calls(served: tuple[str, subprocess.Popen, Path, int]) -> None:
+    target, process, log, metrics_port = served
     results: dict[str, object] = {}
 
     def big_call() -> None:
@@ -84,7 +92,9 @@ def test_sigterm_drains_in_flight_work_and_refuses_new_calls(served: tuple[str, 
         assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
         caller = threading.Thread(target=big_call)
         caller.start()
-        time.sleep(1.0)  # the call is admitted and its 2000 single-input batches are under way
+        deadline = time.monotonic() + 30
+        while queued_inputs(metrics_port) == 0 and time.monotonic() < deadline:  # wait until it is admitted
+            time.sleep(0.02)
         assert caller.is_alive(), "the big call finished before SIGTERM: make it bigger"
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)

@@ -10,6 +10,7 @@ Every server has its own registry, so several servers in one process never share
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -153,8 +154,14 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
         if handler.stream_unary is not None:
             return handler._replace(stream_unary=self._timed(method, handler.stream_unary))
         if handler.unary_stream is not None:
-            return handler._replace(unary_stream=self._timed_stream(method, handler.unary_stream))
-        return handler._replace(stream_stream=self._timed_stream(method, handler.stream_stream))
+            return handler._replace(unary_stream=self._timed_any(method, handler.unary_stream))
+        return handler._replace(stream_stream=self._timed_any(method, handler.stream_stream))
+
+    def _timed_any(self, method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+        """Streaming behaviors either yield responses or write them with context.write() (health Watch)."""
+        if inspect.isasyncgenfunction(behavior):
+            return self._timed_stream(method, behavior)
+        return self._timed(method, behavior)
 
     def _timed(self, method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
