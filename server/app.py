@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -27,6 +28,8 @@ from jobmatch.server.observability.tracing import otel_interceptor
 from jobmatch.v1 import embedding_pb2, match_pb2
 
 logger = logging.getLogger(__name__)
+# On shutdown, the listener stays open until the engine was idle this long (calls in transit get answers).
+SHUTDOWN_QUIET_S = 0.3
 
 EMBEDDING_SERVICE = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"]
 MATCH_SERVICE = match_pb2.DESCRIPTOR.services_by_name["MatchService"]
@@ -115,14 +118,31 @@ class JobMatchServer:
 
     async def stop(self, grace: float | None = None) -> None:
         """Graceful stop: in-flight calls get `grace` seconds (default from settings) to finish."""
+        grace = self.settings.grace_period_s if grace is None else grace
+        started = time.monotonic()
         await self.begin_shutdown()
         if self._server is not None:
-            await self._server.stop(self.settings.grace_period_s if grace is None else grace)
+            await self._answer_pending_calls(grace)
+            await self._server.stop(max(0.0, grace - (time.monotonic() - started)))
         await self.engine.close()
         if self._store is not None:
             await self._store.close()
         if self.metrics is not None:
             self.metrics.close()
+
+    async def _answer_pending_calls(self, limit_s: float) -> None:
+        """Keep the listener open until the engine has been idle for a moment (at most `limit_s`).
+
+        grpc's `stop` cancels calls it has received but not yet handed to a handler: under load,
+        hundreds of callers would see CANCELLED, which clients do not retry. Meanwhile those
+        calls reach the engine and get UNAVAILABLE / SHUTTING_DOWN, which they do retry.
+        """
+        deadline = time.monotonic() + limit_s
+        idle_since = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - idle_since < SHUTDOWN_QUIET_S:
+            await asyncio.sleep(0.02)
+            if self.engine.queued_inputs:
+                idle_since = time.monotonic()
 
     async def serve(self) -> None:
         """Start, load, and run until SIGINT or SIGTERM; then stop gracefully."""

@@ -5,6 +5,11 @@ back against a reference embedding of its own text, computed in this process wit
 side. A vector meant for another caller (another text, side or model) fails that check. Unary calls
 answered RESOURCE_EXHAUSTED (the intended overload signal) are retried with backoff and counted
 apart; every other failure is an error.
+
+With `stop_after_s`, the server is told to stop (SIGTERM) while the callers go on: from then on
+UNAVAILABLE is a refusal, not an error, and a caller stops after its first one; but a stream the
+server had already answered must still end cleanly, each message answered with its vector or a
+SHUTTING_DOWN error: a response lost in the drain is an error.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +70,9 @@ class LoadReport:
     wrong_vectors: int = 0
     out_of_order: int = 0
     overload_retries: int = 0
+    stopped_at: float | None = None  # time.monotonic() when the server was told to stop
+    refused_after_stop: int = 0
+    streams_drained: int = 0  # streams answered before the stop that ended cleanly after it
     errors: Counter[str] = field(default_factory=Counter)
     error_examples: list[str] = field(default_factory=list)
     unary_latencies_s: list[float] = field(default_factory=list)
@@ -93,6 +101,8 @@ class LoadReport:
             "wrong_vectors": self.wrong_vectors,
             "out_of_order": self.out_of_order,
             "overload_retries": self.overload_retries,
+            "refused_after_stop": self.refused_after_stop,
+            "streams_drained": self.streams_drained,
             "errors": dict(self.errors),
             "error_examples": self.error_examples,
             "unary_p50_ms": ms(self.unary_latencies_s, 50),
@@ -159,6 +169,15 @@ class _Caller:
         self.channel = grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
         self.stub = pb_grpc.EmbeddingServiceStub(self.channel)
         self.sent = 0
+        self.refused = False
+
+    def _refusal(self, err: grpc.aio.AioRpcError) -> bool:
+        """After the stop, UNAVAILABLE is the server refusing new work: count it and stop calling."""
+        if self.report.stopped_at is None or err.code() != grpc.StatusCode.UNAVAILABLE:
+            return False
+        self.report.refused_after_stop += 1
+        self.refused = True
+        return True
 
     def _pick(self, most: int) -> list[int]:
         return [self.rng.randrange(len(self.lane.texts)) for _ in range(self.rng.randint(1, most))]
@@ -188,7 +207,7 @@ class _Caller:
 
     async def run(self, stop_at: float) -> None:
         try:
-            while time.monotonic() < stop_at:
+            while time.monotonic() < stop_at and not self.refused:
                 if self.rng.random() < self.shape.stream_share:
                     await self._stream()
                 else:
@@ -204,6 +223,8 @@ class _Caller:
             try:
                 response = await self.stub.Embed(request, timeout=self.shape.call_timeout_s)
             except grpc.aio.AioRpcError as err:
+                if self._refusal(err):
+                    return
                 if err.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
                     self.report.error(err.code().name, f"unary: {err.details()}")
                     return
@@ -229,41 +250,66 @@ class _Caller:
                 yield pb.EmbedStreamRequest(id=request_id, request=self._request(picks))
 
         position = 0
+        answered_before_stop = False
         try:
             call = self.stub.EmbedStream(requests(), timeout=self.shape.call_timeout_s)
             async for answer in call:
                 if position >= len(ids) or answer.id != ids[position]:
                     self.report.out_of_order += 1
                     return
+                answered_before_stop |= self.report.stopped_at is None
                 if answer.HasField("error"):
                     name = grpc.StatusCode.UNKNOWN.name
                     name = next((c.name for c in grpc.StatusCode if c.value[0] == answer.error.code), name)
-                    self.report.error(name, f"stream message: {answer.error.message}")
+                    if self.report.stopped_at is not None and answer.error.reason == "SHUTTING_DOWN":
+                        self.report.refused_after_stop += 1
+                        self.refused = True
+                    else:
+                        self.report.error(name, f"stream message: {answer.error.message}")
                 else:
                     self.report.stream_latencies_s.append(time.monotonic() - sent_at[answer.id])
                     self.report.stream_messages += 1
                     self._check(answer.response, messages[position])
                 position += 1
         except grpc.aio.AioRpcError as err:
-            self.report.error(err.code().name, f"stream: {err.details()}")
+            if not (answered_before_stop and self.report.stopped_at is not None) and self._refusal(err):
+                return
+            self.report.error(err.code().name, f"stream: {err.details()} after {position} of {len(ids)} answers")
             return
         if position != len(ids):
             self.report.error("MISSING_RESPONSES", f"stream: {position} of {len(ids)} answered")
+        elif answered_before_stop and self.report.stopped_at is not None:
+            self.report.streams_drained += 1
 
 
 async def _sample_rss(pid: int, report: LoadReport, every_s: float) -> None:
-    while True:
+    while report.stopped_at is None:
         report.rss_mb.append(rss_mb(pid))
         await asyncio.sleep(every_s)
 
 
 async def run_load(
-    target: str, lanes: Sequence[Lane], shape: LoadShape, *, server_pid: int | None = None
+    target: str,
+    lanes: Sequence[Lane],
+    shape: LoadShape,
+    *,
+    server_pid: int | None = None,
+    stop_server: Callable[[], None] | None = None,
+    stop_after_s: float | None = None,
 ) -> LoadReport:
-    """Run one caller per lane against `target` for `shape.duration_s`; sample the server's RSS."""
+    """Run one caller per lane against `target` for `shape.duration_s`; sample the server's RSS.
+
+    With `stop_server`, call it (it must not block, e.g. send SIGTERM) after `stop_after_s`."""
     report = LoadReport(callers=len(lanes))
     callers = [_Caller(number, lane, target, shape, report) for number, lane in enumerate(lanes)]
     sampler = asyncio.create_task(_sample_rss(server_pid, report, 0.5)) if server_pid else None
+    if stop_server is not None and stop_after_s is not None:
+
+        def stop() -> None:
+            report.stopped_at = time.monotonic()
+            stop_server()
+
+        asyncio.get_running_loop().call_later(stop_after_s, stop)
     started = time.monotonic()
     try:
         await asyncio.gather(*(caller.run(started + shape.duration_s) for caller in callers))
@@ -271,5 +317,6 @@ async def run_load(
         report.seconds = time.monotonic() - started
         if sampler is not None:
             sampler.cancel()
-            report.rss_mb.append(rss_mb(server_pid))
+            if report.stopped_at is None:
+                report.rss_mb.append(rss_mb(server_pid))
     return report
