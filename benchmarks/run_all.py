@@ -44,11 +44,12 @@ class Step:
 
 STEPS = (
     Step("serving-titles", "serving.py", ("--texts", "titles")),
-    # descriptions are ~10x longer: no B=512, and the sustained memory run is done once, on titles
+    # descriptions are ~15x longer: no B=512, a longer warm-up (256 clients wait seconds for their
+    # first answer), and the sustained memory run is done once, on titles
     Step(
         "serving-descriptions",
         "serving.py",
-        ("--texts", "descriptions", "--batch-sizes", "1,8,32,64,128", "--sustained", "0"),
+        ("--texts", "descriptions", "--batch-sizes", "1,8,32,64,128", "--warmup", "4", "--sustained", "0"),
     ),
     Step("sync", "sync.py"),
     Step("matching", "matching.py"),
