@@ -186,7 +186,7 @@ def measure_in_process(
     quiet: Quiet,
 ) -> InProcessResult:
     """encode() throughput per batch size (median of `repetitions`, cut short past `budget_s` per
-    batch size) and the latency of encoding one title per call, all on this (the main) thread."""
+    batch size) and the latency of encoding one text per call, all on this (the main) thread."""
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(model_path, device="cpu")
@@ -228,7 +228,7 @@ def measure_in_process(
         omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
     )
     print(
-        f"  in-process one title per call: p50 {_fmt(result.single_p50_ms, 2)} ms over {len(latencies)} calls "
+        f"  in-process one text per call: p50 {_fmt(result.single_p50_ms, 2)} ms over {len(latencies)} calls "
         f"(other processes {_fmt(single_other, 2)} cores)"
     )
     return result
@@ -1134,7 +1134,7 @@ def print_table(in_process: InProcessResult | None, cases: Sequence[ServerCase])
             )
         lines.append(
             _row(
-                "in-process 1 title/call",
+                "in-process 1 text/call",
                 "1",
                 "-",
                 in_process.single_p50_ms,
@@ -1175,7 +1175,7 @@ def print_table(in_process: InProcessResult | None, cases: Sequence[ServerCase])
     lines.append(
         "x ceil: texts/s over the best in-process batch (*); RE: RESOURCE_EXHAUSTED (also in errors); cpu: cores "
         "used by the embedding process (server or in-process), the load generator, other processes (noise); "
-        "dp50: p50 minus in-process 1-title p50"
+        "dp50: p50 minus in-process 1-text p50"
     )
     rounds = max((case.rounds for case in cases), default=1)
     if rounds > 1:
