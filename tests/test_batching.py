@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from jobmatch.server.batching import EmbedCall, EmbeddingEngine
+from jobmatch.server.batching.engine import INLINE_TOKENIZE_CHARS
 from jobmatch.server.batching.queue import InputQueue
 from jobmatch.server.batching.work import EmbedJob, OutputOptions, QueuedInput
 from jobmatch.server.batching.worker import BatchLimits, cut_batches
@@ -91,3 +92,30 @@ async def test_an_input_too_big_for_the_device_fails_alone(engine: EmbeddingEngi
     # The worker survived: later calls still work.
     again = await engine.embed(small, deadline=None, wait_for_capacity=False)
     assert again.vectors.shape == (1, 48)
+
+
+async def test_short_calls_tokenized_on_the_loop_match_long_calls_tokenized_on_the_thread(
+    engine: EmbeddingEngine,
+) -> None:
+    short = "welder, lead a team"
+    filler = "manage budgets " * 40  # the call passes INLINE_TOKENIZE_CHARS: tokenized on the tokenizer thread
+    assert len(short) <= INLINE_TOKENIZE_CHARS < len(short) + len(filler)
+    alone = await engine.embed(EmbedCall("", "anchor", [short]), deadline=None, wait_for_capacity=False)
+    along = await engine.embed(
+        EmbedCall("", "anchor", [short, filler], truncate=True), deadline=None, wait_for_capacity=False
+    )
+    np.testing.assert_allclose(along.vectors[0], alone.vectors[0], atol=1e-6)
+    want = engine._encoders["jobbert"].encode([short], "anchor").numpy()[0]
+    np.testing.assert_allclose(alone.vectors[0], want / np.linalg.norm(want), atol=1e-5)
+
+
+@pytest.mark.parametrize("words", [60, 200], ids=["on-the-loop", "on-the-thread"])
+async def test_too_many_tokens_fail_before_admission_on_both_tokenizing_paths(
+    engine: EmbeddingEngine, words: int
+) -> None:
+    text = " ".join(f"s{i}" for i in range(words))  # > 64 tokens for the tiny JobBERT either way
+    assert (len(text) <= INLINE_TOKENIZE_CHARS) == (words == 60)
+    with pytest.raises(JobMatchError) as raised:
+        await engine.embed(EmbedCall("", "anchor", ["cook", text]), deadline=None, wait_for_capacity=False)
+    assert (raised.value.kind, raised.value.field) == (ErrorKind.INPUT_TOO_LONG, "inputs[1]")
+    assert engine.queued_inputs == 0
