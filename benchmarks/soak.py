@@ -3,8 +3,11 @@
 The same load and checks as tests/reliability/test_reliability_soak.py (tests/support/load.py), for
 as long as you like: by default 256 callers for 10 minutes on three tiny test models (two JobBERT-like
 with both sides, one symmetric), with a queue small enough that unary calls meet RESOURCE_EXHAUSTED
-and retry. Prints one JSON summary (p50/p99 latencies, errors, wrong vectors, server RSS) and exits
-non-zero if any vector went to the wrong caller or any error other than RESOURCE_EXHAUSTED occurred.
+and retry. SIGTERM reaches the server `--sigterm-before-end` seconds before the end, under full load:
+callers must then be refused cleanly (UNAVAILABLE) and no response may be lost in the drain. Prints one
+JSON summary (p50/p99 latencies, errors, wrong vectors, server RSS) and exits non-zero if any vector
+went to the wrong caller, any error other than RESOURCE_EXHAUSTED occurred, or the server did not
+exit 0.
 
     python benchmarks/soak.py --duration 600
     python benchmarks/soak.py --model minilm=/path/to/model:none --callers 64 --duration 120
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -51,6 +56,7 @@ def main() -> int:
     parser.add_argument("--texts-per-caller", type=int, default=4)
     parser.add_argument("--stream-share", type=float, default=0.4, help="share of calls that are streams")
     parser.add_argument("--max-queued-inputs", type=int, default=128, help="server queue (small: overload)")
+    parser.add_argument("--sigterm-before-end", type=float, default=3.0, help="seconds; 0: no SIGTERM under load")
     parser.add_argument("--server-arg", action="append", default=[], help="extra `jobmatch serve` flag, repeatable")
     parser.add_argument("--out", type=Path, help="also write the JSON summary here")
     args = parser.parse_args()
@@ -65,8 +71,12 @@ def main() -> int:
         lanes = build_lanes({name: path for name, path, _ in models}, targets, args.callers, args.texts_per_caller)
         shape = LoadShape(duration_s=args.duration, stream_share=args.stream_share)
         with server:
-            report = asyncio.run(run_load(server.target, lanes, shape, server_pid=server.pid))
-            exit_code = server.terminate()
+            stop = functools.partial(server.process.send_signal, signal.SIGTERM) if args.sigterm_before_end else None
+            stop_after = args.duration - args.sigterm_before_end
+            report = asyncio.run(
+                run_load(server.target, lanes, shape, server_pid=server.pid, stop_server=stop, stop_after_s=stop_after)
+            )
+            exit_code = server.process.wait(60) if stop else server.terminate()
     finally:
         server.kill()
     summary = {**report.summary(), "server_exit_code": exit_code, "targets": [f"{m}:{s}" for m, s in targets]}

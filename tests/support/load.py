@@ -112,7 +112,15 @@ class LoadReport:
             "rss_first_mb": round(self.rss_mb[0], 1) if self.rss_mb else None,
             "rss_peak_mb": round(max(self.rss_mb), 1) if self.rss_mb else None,
             "rss_last_mb": round(self.rss_mb[-1], 1) if self.rss_mb else None,
+            "rss_tenths_mb": self._rss_tenths(),
         }
+
+    def _rss_tenths(self) -> list[float]:
+        """The server's RSS at 0%, 10%, ..., 100% of the run: a leak shows as a steady climb."""
+        if not self.rss_mb:
+            return []
+        picks = [self.rss_mb[len(self.rss_mb) * k // 10] for k in range(10)] + [self.rss_mb[-1]]
+        return [round(mb, 1) for mb in picks]
 
 
 def candidate_texts() -> list[str]:
