@@ -214,7 +214,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="extra serving.py arguments for both serving steps, e.g. --serving-arg=--no-infinity (repeatable)",
     )
     parser.add_argument("--output-dir", type=Path, help="default benchmarks/results/run-<timestamp>")
+    parser.add_argument(
+        "--summarize-only",
+        action="store_true",
+        help="run nothing: rebuild summary.json and chart.png from the step JSON files in --output-dir",
+    )
     args = parser.parse_args(argv)
+    if args.summarize_only and not args.output_dir:
+        parser.error("--summarize-only needs --output-dir")
     names = {s.name for s in STEPS}
     args.only = [n.strip() for n in args.only.split(",") if n.strip()]
     if unknown := set(args.only) - names:
@@ -235,7 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             steps.append({"step": step.name, "skipped": f"{step.script} not found"})
             continue
         extra = [a for s in args.serving_arg for a in s.split()] if step.script == "serving.py" else []
-        outcome = run_step(step, out_dir, args.quick, extra)
+        if args.summarize_only:
+            found = out_dir / f"{step.name}.json"
+            outcome = {"step": step.name, "exit_code": 0, "json": str(found) if found.exists() else None}
+        else:
+            outcome = run_step(step, out_dir, args.quick, extra)
         steps.append(outcome)
         failed |= outcome["exit_code"] != 0
         if outcome["json"]:
