@@ -144,21 +144,24 @@ def chart(reports: dict[str, dict[str, Any]], path: Path) -> bool:
     serving = [(name, r) for name, r in reports.items() if name.startswith("serving-")]
     if not serving:
         return False
-    fig, axes = plt.subplots(len(serving), 3, figsize=(16, 4.6 * len(serving)), squeeze=False)
-    for (name, report), (ax_tps, ax_lat, ax_mem) in zip(serving, axes, strict=True):
-        series: dict[str, list[tuple[int, float, float | None]]] = {}
+    fig, axes = plt.subplots(len(serving), 4, figsize=(21, 4.6 * len(serving)), squeeze=False)
+    for (name, report), (ax_tps, ax_lat, ax_mem, ax_run) in zip(serving, axes, strict=True):
+        series: dict[str, list[tuple[int, float, float | None, float | None]]] = {}
         for row in report["summary"]:
             if row["mode"] == "sustained":
                 continue
             label = "Infinity (HTTP)" if row["mode"] == "http" else f"jobmatch {row['mode']}"
             if row["config"] and row["mode"] != "http":
                 label += f" [{row['config']}]"
-            series.setdefault(label, []).append((row["concurrency"], row["texts_per_s"], row["p50_ms"]))
+            series.setdefault(label, []).append(
+                (row["concurrency"], row["texts_per_s"], row["p50_ms"], row.get("rss_mb_peak"))
+            )
         for label, points in series.items():
             points.sort()
             clients = [p[0] for p in points]
             ax_tps.plot(clients, [p[1] for p in points], marker="o", label=label)
             ax_lat.plot(clients, [p[2] or float("nan") for p in points], marker="o", label=label)
+            ax_mem.plot(clients, [p[3] or float("nan") for p in points], marker="o", label=label)
         in_process = report.get("in_process") or {}
         if in_process.get("ceiling_texts_per_s"):
             ax_tps.axhline(
@@ -171,7 +174,8 @@ def chart(reports: dict[str, dict[str, Any]], path: Path) -> bool:
             ax_lat.axhline(in_process["single_p50_ms"], color="black", linestyle="--", label="in-process, 1 text")
         kind = (report.get("texts") or {}).get("kind", name)
         ticks = sorted({p[0] for points in series.values() for p in points})
-        for ax, title, unit in ((ax_tps, "throughput", "texts/s"), (ax_lat, "p50 latency", "ms")):
+        panels = ((ax_tps, "throughput", "texts/s"), (ax_lat, "p50 latency", "ms"), (ax_mem, "peak RSS", "MiB"))
+        for ax, title, unit in panels:
             ax.set_xscale("log", base=2)
             ax.set_xticks(ticks, [str(t) for t in ticks])
             ax.set_xlabel("concurrent clients")
@@ -180,20 +184,15 @@ def chart(reports: dict[str, dict[str, Any]], path: Path) -> bool:
             ax.grid(True, alpha=0.3)
             ax.legend(fontsize=7)
         ax_lat.set_yscale("log")
-        for row in report["summary"]:
-            if row.get("rss_samples"):
-                label = "Infinity" if row["mode"] == "http" else f"jobmatch {row['mode']}"
-                ax_mem.plot(
-                    [t for t, _ in row["rss_samples"]],
-                    [mb for _, mb in row["rss_samples"]],
-                    label=f"{label} x{row['concurrency']}",
-                    alpha=1.0 if row["mode"] == "sustained" else 0.4,
-                )
-        ax_mem.set_xlabel("seconds since the case's warm-up began")
-        ax_mem.set_ylabel("server RSS, MiB")
-        ax_mem.set_title(f"ESCO {kind}: server memory per case")
-        ax_mem.grid(True, alpha=0.3)
-        ax_mem.legend(fontsize=6, ncol=2)
+        sustained = [row for row in report["summary"] if row["mode"] == "sustained" and row.get("rss_samples")]
+        for row in sustained:
+            ax_run.plot([t for t, _ in row["rss_samples"]], [mb for _, mb in row["rss_samples"]])
+            ax_run.set_title(f"ESCO {kind}: jobmatch RSS, {row['concurrency']} clients sustained")
+            ax_run.set_xlabel("seconds since the warm-up began")
+            ax_run.set_ylabel("MiB")
+            ax_run.grid(True, alpha=0.3)
+        if not sustained:
+            ax_run.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
