@@ -94,6 +94,7 @@ class ServerMetrics:
             ["service", "method", "code"],
             registry=self.registry,
         )
+        self._rpc_timers: dict[str, Any] = {}
         self.interceptor = RpcMetricsInterceptor(self)
         self._http: Any = None
         engine.observe_batches(self.observe_batch)
@@ -104,10 +105,12 @@ class ServerMetrics:
         self.batch_seconds.observe(seconds)
 
     def observe_rpc(self, method: str, seconds: float, code: str) -> None:
-        service, _, name = method.lstrip("/").partition("/")
-        self.rpc_seconds.labels(service, name).observe(seconds)
+        timer = self._rpc_timers.get(method)
+        if timer is None:  # first call of this method: look its series up once
+            timer = self._rpc_timers[method] = self.rpc_seconds.labels(*_service_and_name(method))
+        timer.observe(seconds)
         if code != "OK":
-            self.rpc_errors.labels(service, name, code).inc()
+            self.rpc_errors.labels(*_service_and_name(method), code).inc()
 
     def serve_http(self, host: str, port: int) -> int:
         """Serve /metrics on a daemon thread; returns the port (useful with port 0)."""
@@ -119,6 +122,12 @@ class ServerMetrics:
             self._http.shutdown()
             self._http.server_close()
             self._http = None
+
+
+def _service_and_name(method: str) -> tuple[str, str]:
+    """("jobmatch.v1.EmbeddingService", "Embed") from "/jobmatch.v1.EmbeddingService/Embed"."""
+    service, _, name = method.lstrip("/").partition("/")
+    return service, name
 
 
 def _final_code(context: grpc.aio.ServicerContext, error: BaseException | None) -> str:
