@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from qdrant_client import models as qm
 
-from jobmatch.server.index import PointData, QdrantStore, open_store, point_id
+from jobmatch.server.index import PointData, QdrantStore, exact, open_store, point_id
 
 DIM = 16
 MAX_SIM = qm.MultiVectorConfig(comparator=qm.MultiVectorComparator.MAX_SIM)
@@ -53,7 +53,15 @@ async def store(tmp_path: Path) -> QdrantStore:
     await opened.close()
 
 
-async def test_dense_multivector_and_filtered_searches_match_qdrant_client(store: QdrantStore) -> None:
+@pytest.mark.parametrize("read", ["arrays", "scroll"])
+async def test_dense_multivector_and_filtered_searches_match_qdrant_client(
+    store: QdrantStore, read: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if read == "scroll":  # the fallback when local mode's arrays are not laid out as expected
+        monkeypatch.setattr(exact, "_internal", lambda client, collection: None)
+    else:  # this qdrant-client's arrays are read directly
+        assert await store.call(lambda client: exact._internal(client, "c")) is not None
+    await store.delete("c", [point_id("u7")])  # a deleted point is no hit
     rng = np.random.default_rng(2)
     prefixes = qm.Filter(must=[qm.FieldCondition(key="isco_prefixes", match=qm.MatchAny(any=["21", "23"]))])
     german = qm.Filter(must=[qm.FieldCondition(key="languages", match=qm.MatchValue(value="de")), *prefixes.must])
@@ -68,7 +76,8 @@ async def test_dense_multivector_and_filtered_searches_match_qdrant_client(store
         ]
         found = await store.query("c", requests)
         same_hits(found, await qdrant_client_search(store, requests))
-    assert len(found[2]) == 40  # points without a skills vector are not hits
+    assert len(found[2]) == 39  # points without a skills vector are not hits (nor u7)
+    assert point_id("u7") not in {str(p.id) for hits in found for p in hits}
 
 
 async def test_a_write_is_seen_by_the_next_search(store: QdrantStore) -> None:
