@@ -41,6 +41,7 @@ async def sync_configured(
     settings: ServerSettings, embedder: Embedder, store: QdrantStore, *, prune: bool = False, reindex: bool = False
 ) -> EscoSyncReport:
     dataset = await asyncio.to_thread(load_configured_dataset, settings)
+    await embedder.prepare()  # a remote embedder learns its model name from the server
     logger.info(
         "syncing ESCO %s (%s; %d occupations) into %s with model %s",
         dataset.version,

@@ -11,6 +11,7 @@ import pytest
 from google.protobuf import descriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from qdrant_client import QdrantClient
 
 from jobmatch.cli import main as cli_main
 from jobmatch.client import AsyncJobMatchClient, JobMatchClient, JobMatchClientError
@@ -18,6 +19,7 @@ from jobmatch.server.app import EMBEDDING_SERVICE, MATCH_SERVICE
 from jobmatch.server.config import ServerSettings
 from tests.conftest import make_settings
 from tests.support.certs import CertFiles, write_certs
+from tests.support.esco_bundle import write_bundle
 from tests.support.server import ServerThread
 
 KEYS = ["first-key-0123456789", "second-key-9876543210"]
@@ -247,3 +249,19 @@ def test_api_keys_come_from_the_environment_and_never_show(monkeypatch: pytest.M
     assert [key.get_secret_value() for key in settings.api_keys] == KEYS
     assert KEYS[0] not in repr(settings)
     assert KEYS[0] not in str(settings.model_dump())
+
+
+def test_sync_through_a_secured_server(
+    tls: ServerThread, certs: CertFiles, jobbert_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = write_bundle(tmp_path / "esco", occupations=5, skills=6)
+    base = ["sync", "--server", tls.target, "--ca-cert", str(certs.ca), "--model", f"jobbert={jobbert_path}"]
+    base += ["--esco-dir", str(bundle), "--qdrant-path", str(tmp_path / "qdrant")]
+    assert cli_main([*base, "--api-key", "a-wrong-key-0000"]) == 1
+    assert "UNAUTHENTICATED" in capsys.readouterr().err
+    assert cli_main([*base, "--api-key", KEYS[0]]) == 0
+    index = QdrantClient(path=str(tmp_path / "qdrant"))
+    try:
+        assert index.count("esco_occupations").count == 5
+    finally:
+        index.close()
