@@ -21,6 +21,7 @@ from jobmatch.server.api.handlers import service_handler
 from jobmatch.server.api.match_service import MatchServicer
 from jobmatch.server.batching import EmbeddingEngine
 from jobmatch.server.config import ServerSettings
+from jobmatch.server.drain import CallClock
 from jobmatch.server.index import EngineEmbedder, QdrantStore
 from jobmatch.server.matching import open_configured_store, prepare_index
 from jobmatch.server.observability import ServerMetrics
@@ -28,8 +29,6 @@ from jobmatch.server.observability.tracing import otel_interceptor
 from jobmatch.v1 import embedding_pb2, match_pb2
 
 logger = logging.getLogger(__name__)
-# On shutdown, the listener stays open until the engine was idle this long (calls in transit get answers).
-SHUTDOWN_QUIET_S = 0.3
 
 EMBEDDING_SERVICE = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"]
 MATCH_SERVICE = match_pb2.DESCRIPTOR.services_by_name["MatchService"]
@@ -56,6 +55,7 @@ class JobMatchServer:
         self.metrics_port: int | None = None
         self._server: grpc.aio.Server | None = None
         self._store: QdrantStore | None = None
+        self._calls = CallClock()
 
     async def start(self) -> int:
         """Listen and answer (health NOT_SERVING, calls UNAVAILABLE) before models are loaded."""
@@ -91,8 +91,9 @@ class JobMatchServer:
         return self.port
 
     def _interceptors(self) -> list[grpc.aio.ServerInterceptor]:
-        """Outermost first: metrics see every call (refused ones too), then traces, then the key check."""
-        interceptors: list[grpc.aio.ServerInterceptor] = []
+        """Outermost first: the call clock (drain.py), metrics see every call (refused ones too), then
+        traces, then the key check."""
+        interceptors: list[grpc.aio.ServerInterceptor] = [self._calls]
         if self.metrics is not None:
             interceptors.append(self.metrics.interceptor)
         if self.settings.otel:
@@ -122,27 +123,15 @@ class JobMatchServer:
         started = time.monotonic()
         await self.begin_shutdown()
         if self._server is not None:
-            await self._answer_pending_calls(grace)
+            # calls in transit get UNAVAILABLE, not CANCELLED (drain.py); half the grace at most, so
+            # callers that keep calling cannot take the time in-flight calls need to finish
+            await self._calls.wait_quiet(grace / 2)
             await self._server.stop(max(0.0, grace - (time.monotonic() - started)))
         await self.engine.close()
         if self._store is not None:
             await self._store.close()
         if self.metrics is not None:
             self.metrics.close()
-
-    async def _answer_pending_calls(self, limit_s: float) -> None:
-        """Keep the listener open until the engine has been idle for a moment (at most `limit_s`).
-
-        grpc's `stop` cancels calls it has received but not yet handed to a handler: under load,
-        hundreds of callers would see CANCELLED, which clients do not retry. Meanwhile those
-        calls reach the engine and get UNAVAILABLE / SHUTTING_DOWN, which they do retry.
-        """
-        deadline = time.monotonic() + limit_s
-        idle_since = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - idle_since < SHUTDOWN_QUIET_S:
-            await asyncio.sleep(0.02)
-            if self.engine.queued_inputs:
-                idle_since = time.monotonic()
 
     async def serve(self) -> None:
         """Start, load, and run until SIGINT or SIGTERM; then stop gracefully."""

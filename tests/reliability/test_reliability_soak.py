@@ -60,7 +60,7 @@ def test_soak_256_callers_lose_nothing_and_get_only_their_own_vectors_then_sigte
     assert len(report.callers_served) == CALLERS  # every caller, retrying, got correct vectors
     assert report.unary_calls > CALLERS
     assert report.refused_after_stop > 0, "SIGTERM did not meet any load"
-    assert report.streams_drained > 0  # streams the server was answering at SIGTERM ended with every answer
+    assert report.streams_drained > 0  # streams open at SIGTERM ended cleanly, every message answered
     assert report.stream_messages > CALLERS
     half = len(report.rss_mb) // 2
     assert max(report.rss_mb[half:]) - max(report.rss_mb[:half]) < LATE_RSS_GROWTH_MB, report.rss_mb

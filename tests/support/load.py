@@ -55,6 +55,7 @@ class LoadShape:
     max_unary_inputs: int = 8
     max_stream_messages: int = 6
     max_stream_inputs: int = 4
+    max_stream_gap_s: float = 0.05  # callers pause up to this long between stream messages
     call_timeout_s: float = 60.0
     max_backoff_s: float = 0.5
 
@@ -72,7 +73,7 @@ class LoadReport:
     overload_retries: int = 0
     stopped_at: float | None = None  # time.monotonic() when the server was told to stop
     refused_after_stop: int = 0
-    streams_drained: int = 0  # streams answered before the stop that ended cleanly after it
+    streams_drained: int = 0  # streams open at the stop that ended cleanly, every message answered
     errors: Counter[str] = field(default_factory=Counter)
     error_examples: list[str] = field(default_factory=list)
     unary_latencies_s: list[float] = field(default_factory=list)
@@ -254,10 +255,13 @@ class _Caller:
 
         async def requests():
             for request_id, picks in zip(ids, messages, strict=True):
+                if sent_at:  # streams span time, as a client reading a file or a queue would
+                    await asyncio.sleep(self.rng.uniform(0, self.shape.max_stream_gap_s))
                 sent_at[request_id] = time.monotonic()
                 yield pb.EmbedStreamRequest(id=request_id, request=self._request(picks))
 
         position = 0
+        opened_before_stop = self.report.stopped_at is None
         answered_before_stop = False
         try:
             call = self.stub.EmbedStream(requests(), timeout=self.shape.call_timeout_s)
@@ -286,7 +290,7 @@ class _Caller:
             return
         if position != len(ids):
             self.report.error("MISSING_RESPONSES", f"stream: {position} of {len(ids)} answered")
-        elif answered_before_stop and self.report.stopped_at is not None:
+        elif opened_before_stop and self.report.stopped_at is not None:
             self.report.streams_drained += 1
 
 
