@@ -53,6 +53,12 @@ class ServerSettings(BaseSettings):
     max_batch_size: int = Field(128, gt=0, description="most inputs in one forward pass")
     max_batch_tokens: int = Field(16384, gt=0, description="most padded tokens in one forward pass")
     max_batch_wait_ms: float = Field(2.0, ge=0, description="how long a batch waits to fill up")
+    batch_overhead_tokens: float | None = Field(
+        None,
+        ge=0,
+        description="fixed cost of one forward pass in padded tokens' worth: waiting inputs are cut into the "
+        "batches of least padding plus overhead (huge: fewest batches); unset: 64 on a CPU, fewest batches elsewhere",
+    )
     max_queued_inputs: int = Field(8192, gt=0, description="inputs waiting for the device; beyond: backpressure")
     max_inputs_per_request: int = Field(2048, gt=0, description="most inputs in one request")
     max_input_chars: int = Field(100_000, gt=0, description="longest input in characters")

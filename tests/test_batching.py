@@ -26,7 +26,7 @@ def make_job(lengths: list[int], model: str = "m", loop: asyncio.AbstractEventLo
 def test_cut_batches_respects_size_and_padded_token_budget() -> None:
     job = make_job([2, 3, 5, 8, 8, 9, 30])
     items = [QueuedInput(job, i, len(ids)) for i, ids in enumerate(job.token_ids)]
-    batches = list(cut_batches(items, BatchLimits(max_batch_size=3, max_batch_tokens=30, max_wait_s=0)))
+    batches = list(cut_batches(items, BatchLimits(max_batch_size=3, max_batch_tokens=30, max_wait_s=0), 1e12))
     assert [[item.length for item in batch] for batch in batches] == [[2, 3, 5], [8, 8, 9], [30]]
     for batch in batches:
         assert len(batch) <= 3

@@ -67,7 +67,12 @@ class EmbeddingEngine:
         self._queue = InputQueue(settings.max_queued_inputs, on_space=self._signal_space)
         self._worker = DeviceWorker(
             self._queue,
-            BatchLimits(settings.max_batch_size, settings.max_batch_tokens, settings.max_batch_wait_ms / 1000),
+            BatchLimits(
+                settings.max_batch_size,
+                settings.max_batch_tokens,
+                settings.max_batch_wait_ms / 1000,
+                settings.batch_overhead_tokens,
+            ),
             deliver=self._deliver,
         )
         self._tokenizer_pool = concurrent.futures.ThreadPoolExecutor(

@@ -1,8 +1,9 @@
 """The device worker: the one thread that makes every torch call for a device.
 
 It loads and warms the models, then loops: take the oldest inputs from the queue, drop those
-nobody waits for, sort the rest by length (less padding), cut them into batches within the size
-and token budgets, run each batch, and hand finished jobs back to the event loop.
+nobody waits for, sort the rest by length, cut them into the batches of least padding plus
+overhead within the size and token budgets (`cutting`), run each batch, and hand finished jobs
+back to the event loop.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from jobmatch.server.batching.cutting import CPU_OVERHEAD_TOKENS, plan_batches
 from jobmatch.server.batching.queue import InputQueue
 from jobmatch.server.batching.work import EmbedJob, QueuedInput
 from jobmatch.server.errors import ErrorKind
@@ -33,22 +35,19 @@ class BatchLimits:
     max_batch_size: int
     max_batch_tokens: int
     max_wait_s: float
+    overhead_tokens: float | None = None  # a forward pass's fixed cost in tokens; None: per device default
 
 
-def cut_batches(items: Sequence[QueuedInput], limits: BatchLimits) -> Iterator[list[QueuedInput]]:
-    """Split length-sorted inputs into batches of at most `max_batch_size` inputs and at most
-    `max_batch_tokens` padded tokens (inputs x longest input)."""
-    batch: list[QueuedInput] = []
-    longest = 0
-    for item in items:
-        grown = max(longest, item.length)
-        if batch and (len(batch) >= limits.max_batch_size or grown * (len(batch) + 1) > limits.max_batch_tokens):
-            yield batch
-            batch, grown = [], item.length
-        batch.append(item)
-        longest = grown
-    if batch:
-        yield batch
+def cut_batches(
+    items: Sequence[QueuedInput], limits: BatchLimits, overhead_tokens: float
+) -> Iterator[list[QueuedInput]]:
+    """Split length-sorted inputs into the batches of least estimated cost (`plan_batches`),
+    each of at most `max_batch_size` inputs and `max_batch_tokens` padded tokens."""
+    start = 0
+    lengths = [item.length for item in items]
+    for end in plan_batches(lengths, limits.max_batch_size, limits.max_batch_tokens, overhead_tokens):
+        yield list(items[start:end])
+        start = end
 
 
 @dataclass
@@ -127,9 +126,20 @@ class DeviceWorker:
                     done.append(job)
                 continue
             live.append(item)
+        if not live:
+            return
         live.sort(key=lambda item: item.length)
-        for batch in cut_batches(live, self._limits):
+        # A round holds one model's inputs (the queue hands them out per model).
+        overhead = self._overhead_of(self._encoders[live[0].job.model])
+        for batch in cut_batches(live, self._limits, overhead):
             self._run_batch(batch, done)
+
+    def _overhead_of(self, encoder: SideEncoder) -> float:
+        """The forward-pass overhead to cut by: configured, or the CPU default; elsewhere (GPUs,
+        not measured) one larger than any batch, which cuts only at the limits."""
+        if self._limits.overhead_tokens is not None:
+            return self._limits.overhead_tokens
+        return CPU_OVERHEAD_TOKENS if encoder.device.type == "cpu" else float(self._limits.max_batch_tokens)
 
     def _run_batch(self, batch: list[QueuedInput], done: list[EmbedJob]) -> None:
         alive = [item for item in batch if not item.job.abandoned]

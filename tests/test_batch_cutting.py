@@ -1,0 +1,92 @@
+"""Cutting length-sorted inputs into forward passes: valid, optimal for the cost model, in order."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from jobmatch.server.batching import EmbedCall, EmbeddingEngine
+from jobmatch.server.batching.cutting import plan_batches
+from jobmatch.server.config import ServerSettings
+
+HUGE = 1e12
+
+
+def spans(cuts: Sequence[int]) -> list[tuple[int, int]]:
+    return list(itertools.pairwise([0, *cuts]))
+
+
+def fits(lengths: Sequence[int], cuts: Sequence[int], max_size: int, max_tokens: int) -> bool:
+    return all(
+        end - start <= max_size and (end - start == 1 or (end - start) * lengths[end - 1] <= max_tokens)
+        for start, end in spans(cuts)
+    )
+
+
+def cost(lengths: Sequence[int], cuts: Sequence[int], overhead: float) -> float:
+    return sum(overhead + (end - start) * lengths[end - 1] for start, end in spans(cuts))
+
+
+def random_case(rng: random.Random, most: int) -> tuple[list[int], int, int, float]:
+    lengths = sorted(rng.randint(1, 30) for _ in range(rng.randint(0, most)))
+    return lengths, rng.randint(1, 16), rng.randint(5, 300), rng.choice([0, 1, 7, 64, 1000, HUGE])
+
+
+def test_every_input_lands_in_exactly_one_batch_in_order_within_the_limits() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        lengths, max_size, max_tokens, overhead = random_case(rng, most=60)
+        cuts = plan_batches(lengths, max_size, max_tokens, overhead)
+        assert cuts == sorted(set(cuts))
+        assert (cuts[-1] if cuts else 0) == len(lengths)
+        assert all(start < end for start, end in spans(cuts))
+        assert fits(lengths, cuts, max_size, max_tokens), (lengths, max_size, max_tokens, cuts)
+
+
+def test_the_plan_costs_no_more_than_any_other_cut() -> None:
+    rng = random.Random(11)
+    for _ in range(600):
+        lengths, max_size, max_tokens, overhead = random_case(rng, most=9)
+        n = len(lengths)
+        every = ([*inner, n] for r in range(n) for inner in itertools.combinations(range(1, n), r))
+        least = min((cost(lengths, c, overhead) for c in every if fits(lengths, c, max_size, max_tokens)), default=0)
+        assert cost(lengths, plan_batches(lengths, max_size, max_tokens, overhead), overhead) == least
+
+
+def test_the_overhead_trades_padding_for_batches() -> None:
+    titles = [5] * 30 + [16] * 2  # 30 short titles and two long ones
+    assert plan_batches(titles, 128, 16384, overhead_tokens=64) == [30, 32]  # 150 + 32 + 2 x 64 < 512 + 64
+    assert plan_batches(titles, 128, 16384, overhead_tokens=HUGE) == [32]
+    assert plan_batches([2, 2, 3, 5, 5], 128, 16384, overhead_tokens=0) == [2, 3, 5]
+    # The limits still bind: at most 16 rows, a lone row over the token budget goes alone.
+    fewest = plan_batches([4] * 40, 16, 16384, overhead_tokens=HUGE)
+    assert len(fewest) == 3
+    assert all(end - start <= 16 for start, end in spans(fewest))
+    assert plan_batches([3, 3, 50], 128, 40, overhead_tokens=HUGE) == [2, 3]
+
+
+async def test_engine_splits_a_round_by_length_and_each_input_gets_its_own_vector(jobbert_path: Path) -> None:
+    texts = ["cook", "software engineer", "cook", "lead a team of software engineers in Berlin", "nurse"]
+    engine = EmbeddingEngine(
+        ServerSettings(models=[f"jobbert={jobbert_path}"], max_batch_wait_ms=0, batch_overhead_tokens=0)
+    )
+    await engine.start()
+    try:
+        seen: list[tuple[int, int]] = []
+        engine.observe_batches(lambda rows, padded, seconds: seen.append((rows, padded)))
+        result = await engine.embed(EmbedCall("", "anchor", texts), deadline=None, wait_for_capacity=False)
+        encoder = engine._encoders["jobbert"]
+        lengths = sorted(len(ids) for ids in encoder.tokenize(texts, truncate=True))
+        # No overhead: one batch per distinct length, each padded only to its own length.
+        runs = [(len(list(group)), length) for length, group in itertools.groupby(lengths)]
+        assert seen == [(rows, rows * length) for rows, length in runs]
+        assert len(seen) > 1
+        for row, text in zip(result.vectors, texts, strict=True):
+            want = encoder.encode([text], "anchor").numpy()[0]
+            np.testing.assert_allclose(row, want / np.linalg.norm(want), atol=1e-5)
+    finally:
+        await engine.close()
