@@ -55,7 +55,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of load")
     parser.add_argument("--texts-per-caller", type=int, default=4)
     parser.add_argument("--stream-share", type=float, default=0.4, help="share of calls that are streams")
-    parser.add_argument("--max-queued-inputs", type=int, default=128, help="server queue (small: overload)")
+    parser.add_argument("--max-queued-inputs", type=int, default=256, help="server queue (small: overload)")
     parser.add_argument("--sigterm-before-end", type=float, default=3.0, help="seconds; 0: no SIGTERM under load")
     parser.add_argument("--server-arg", action="append", default=[], help="extra `jobmatch serve` flag, repeatable")
     parser.add_argument("--out", type=Path, help="also write the JSON summary here")

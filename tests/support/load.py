@@ -57,7 +57,7 @@ class LoadShape:
     max_stream_inputs: int = 4
     max_stream_gap_s: float = 0.05  # callers pause up to this long between stream messages
     call_timeout_s: float = 60.0
-    max_backoff_s: float = 0.5
+    max_backoff_s: float = 0.2
 
 
 @dataclass
@@ -108,6 +108,7 @@ class LoadReport:
             "error_examples": self.error_examples,
             "unary_p50_ms": ms(self.unary_latencies_s, 50),
             "unary_p99_ms": ms(self.unary_latencies_s, 99),
+            "unary_max_ms": ms(self.unary_latencies_s, 100),
             "stream_p50_ms": ms(self.stream_latencies_s, 50),
             "stream_p99_ms": ms(self.stream_latencies_s, 99),
             "rss_first_mb": round(self.rss_mb[0], 1) if self.rss_mb else None,
