@@ -55,8 +55,8 @@ def plan_batches(lengths: Sequence[int], max_size: int, max_tokens: int, overhea
     return cuts[::-1]
 
 
-# The overhead on a CPU: encoding rounds of 64 ESCO titles with all-MiniLM (2 torch threads), any
-# value from 30 to 120 gave ~1.45x the texts per CPU second of one batch per round, 10 ~1.25x
-# (benchmarks/README.md). Timing it at start-up was tried: seconds of work and, on a busy machine,
-# anywhere from 0 to 75.
+# The overhead on a CPU: encoding rounds of 64 random ESCO titles with all-MiniLM (2 torch threads),
+# every value from 30 to 128 gave 1.3-1.6x the texts per CPU second of one batch per round, 10-16
+# somewhat less (benchmarks/README.md). Timing it per model at start-up was tried: seconds of
+# work, and on a busy machine anywhere from 0 to 75.
 CPU_OVERHEAD_TOKENS = 64.0
