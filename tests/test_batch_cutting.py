@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
+import threading
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -89,4 +92,48 @@ async def test_engine_splits_a_round_by_length_and_each_input_gets_its_own_vecto
             want = encoder.encode([text], "anchor").numpy()[0]
             np.testing.assert_allclose(row, want / np.linalg.norm(want), atol=1e-5)
     finally:
+        await engine.close()
+
+
+async def test_a_batch_goes_back_to_its_callers_before_the_next_batch_of_the_round_runs(jobbert_path: Path) -> None:
+    engine = EmbeddingEngine(
+        ServerSettings(models=[f"jobbert={jobbert_path}"], max_batch_wait_ms=0, batch_overhead_tokens=0)
+    )
+    await engine.start()
+    encoder = engine._encoders["jobbert"]
+    real_forward, passes = encoder.forward, []
+    gate, short_back, seen_back = threading.Event(), threading.Event(), []
+
+    def forward(features, sides):
+        passes.append(features["input_ids"].shape)
+        if len(passes) == 1:
+            gate.wait(10)  # hold the worker so that both calls below land in its next round
+        if len(passes) == 3:
+            seen_back.append(short_back.wait(5))  # the long call's batch: the short call is back?
+        return real_forward(features, sides)
+
+    encoder.forward = forward
+    try:
+        embed = partial(engine.embed, deadline=None, wait_for_capacity=False)
+        blocker = asyncio.ensure_future(embed(EmbedCall("", "anchor", ["nurse"])))
+        for _ in range(200):
+            if passes:
+                break
+            await asyncio.sleep(0.01)
+        short = asyncio.ensure_future(embed(EmbedCall("", "anchor", ["cook"])))
+        long = asyncio.ensure_future(embed(EmbedCall("", "anchor", ["lead a team of software engineers in Berlin"])))
+        for _ in range(200):
+            if engine.queued_inputs == 2:
+                break
+            await asyncio.sleep(0.01)
+        gate.set()
+        await blocker
+        await short
+        short_back.set()
+        await long
+        assert [shape[0] for shape in passes] == [1, 1, 1]
+        assert seen_back == [True]
+    finally:
+        gate.set()
+        short_back.set()
         await engine.close()

@@ -2,8 +2,8 @@
 
 It loads and warms the models, then loops: take the oldest inputs from the queue, drop those
 nobody waits for, sort the rest by length, cut them into the batches of least padding plus
-overhead within the size and token budgets (`cutting`), run each batch, and hand finished jobs
-back to the event loop.
+overhead within the size and token budgets (`cutting`), run each batch, and hand the jobs it
+finished back to the event loop before running the next.
 """
 
 from __future__ import annotations
@@ -133,6 +133,9 @@ class DeviceWorker:
         overhead = self._overhead_of(self._encoders[live[0].job.model])
         for batch in cut_batches(live, self._limits, overhead):
             self._run_batch(batch, done)
+            if done:  # back to their callers now, while the next batch runs
+                self._deliver(list(done))
+                done.clear()
 
     def _overhead_of(self, encoder: SideEncoder) -> float:
         """The forward-pass overhead to cut by: configured, or the CPU default; elsewhere (GPUs,
