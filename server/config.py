@@ -59,6 +59,12 @@ class ServerSettings(BaseSettings):
         description="fixed cost of one forward pass in padded tokens' worth: waiting inputs are cut into the "
         "batches of least padding plus overhead (huge: fewest batches); unset: 64 on a CPU, fewest batches elsewhere",
     )
+    device_workers: int = Field(
+        1,
+        gt=0,
+        description="threads running forward passes on a CPU, sharing the models and splitting torch's threads "
+        "between them (a GPU keeps one)",
+    )
     max_queued_inputs: int = Field(8192, gt=0, description="inputs waiting for the device; beyond: backpressure")
     max_inputs_per_request: int = Field(2048, gt=0, description="most inputs in one request")
     max_input_chars: int = Field(100_000, gt=0, description="longest input in characters")

@@ -137,3 +137,27 @@ async def test_a_batch_goes_back_to_its_callers_before_the_next_batch_of_the_rou
         gate.set()
         short_back.set()
         await engine.close()
+
+
+async def test_two_device_workers_share_the_rounds_and_each_input_gets_its_own_vector(jobbert_path: Path) -> None:
+    engine = EmbeddingEngine(ServerSettings(models=[f"jobbert={jobbert_path}"], max_batch_wait_ms=0, device_workers=2))
+    await engine.start()
+    try:
+        threads: set[str] = set()
+        engine.observe_batches(lambda rows, padded, seconds: threads.add(threading.current_thread().name))
+        encoder = engine._encoders["jobbert"]
+        texts = [f"{role} {i}" for i, role in enumerate(["cook", "welder", "software engineer", "nurse"] * 8)]
+        want = encoder.encode(texts, "anchor").numpy()
+        want /= np.linalg.norm(want, axis=1, keepdims=True)
+        for _ in range(20):  # until both threads ran batches; each round checks every vector
+            calls = [EmbedCall("", "anchor", [text]) for text in texts]
+            results = await asyncio.gather(
+                *(engine.embed(call, deadline=None, wait_for_capacity=False) for call in calls)
+            )
+            np.testing.assert_allclose(np.vstack([r.vectors for r in results]), want, atol=1e-5)
+            if len(threads) == 2:
+                break
+        assert threads == {"device-worker", "device-worker-1"}
+        assert engine.worker_stats.embedded_inputs >= len(texts)
+    finally:
+        await engine.close()

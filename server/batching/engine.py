@@ -74,6 +74,7 @@ class EmbeddingEngine:
                 settings.batch_overhead_tokens,
             ),
             deliver=self._deliver,
+            threads=settings.device_workers,
         )
         self._tokenizer_pool = concurrent.futures.ThreadPoolExecutor(
             settings.tokenizer_threads, thread_name_prefix="tokenizer"

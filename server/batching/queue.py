@@ -24,6 +24,7 @@ class InputQueue:
         self._pending: dict[str, deque[QueuedInput]] = {}
         self._size = 0
         self._incoming = 0
+        self._takers = 0  # workers inside `take`
         self._closed = False
         self._ready = threading.Condition()
 
@@ -56,21 +57,33 @@ class InputQueue:
         the queue is closed and empty.
         """
         with self._ready:
-            while not self._size:
-                if self._closed:
-                    return None
-                self._ready.wait()
-            model = self._oldest_model()
-            give_up_at = time.monotonic() + max_wait_s
-            while self._incoming and len(self._pending[model]) < fill_target and not self._closed:
-                left = give_up_at - time.monotonic()
-                if left <= 0:
-                    break
-                self._ready.wait(left)
-            queue = self._pending[model]
-            taken = [queue.popleft() for _ in range(min(limit, len(queue)))]
-            self._size -= len(taken)
-        self._on_space()
+            self._takers += 1
+            try:
+                taken = self._take_locked(limit, fill_target, max_wait_s)
+            finally:
+                self._takers -= 1
+        if taken is not None:
+            self._on_space()
+        return taken
+
+    def _take_locked(self, limit: int, fill_target: int, max_wait_s: float) -> list[QueuedInput] | None:
+        while not self._size:
+            if self._closed:
+                return None
+            self._ready.wait()
+        model = self._oldest_model()
+        give_up_at = time.monotonic() + max_wait_s
+        while self._incoming and len(self._pending[model]) < fill_target and not self._closed:
+            left = give_up_at - time.monotonic()
+            if left <= 0:
+                break
+            self._ready.wait(left)
+        queue = self._pending[model]
+        # Other workers waiting here get their share, to run their own batches meanwhile.
+        taken = [queue.popleft() for _ in range(min(limit, -(-len(queue) // self._takers)))]
+        self._size -= len(taken)
+        if self._size:
+            self._ready.notify()
         return taken
 
     def close(self) -> None:

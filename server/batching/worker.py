@@ -52,7 +52,7 @@ def cut_batches(
 
 @dataclass
 class WorkerStats:
-    """Counters since start, written by the worker thread only."""
+    """Counters since start, written by the worker threads (under their lock)."""
 
     batches: int = 0
     embedded_inputs: int = 0
@@ -65,32 +65,37 @@ BatchObserver = Callable[[int, int, float], None]
 
 
 class DeviceWorker:
-    """Runs model loading, warm-up and every forward pass on one dedicated thread."""
+    """Runs model loading, warm-up and every forward pass on dedicated threads: one, or on a CPU
+    `threads` sharing the models and the CPU's torch threads, each running its own batches."""
 
     def __init__(
         self,
         queue: InputQueue,
         limits: BatchLimits,
         deliver: Callable[[list[EmbedJob]], None],
+        threads: int = 1,
     ) -> None:
         self._queue = queue
         self._limits = limits
         self._deliver = deliver
+        self._threads_wanted = threads
         self._encoders: dict[str, SideEncoder] = {}
         self.stats = WorkerStats()
         self.on_batch: BatchObserver | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._bookkeeping = threading.Lock()  # jobs and stats, when several threads run batches
 
     def start(self, load: Callable[[], dict[str, SideEncoder]]) -> concurrent.futures.Future:
         """Start the thread; it runs `load` first. The future resolves to the loaded encoders."""
         ready: concurrent.futures.Future = concurrent.futures.Future()
-        self._thread = threading.Thread(target=self._run, args=(load, ready), name="device-worker", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._run, args=(load, ready), name="device-worker", daemon=True)
+        self._threads.append(thread)
+        thread.start()
         return ready
 
     def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in list(self._threads):
+            thread.join(timeout)
 
     def _run(self, load: Callable[[], dict[str, SideEncoder]], ready: concurrent.futures.Future) -> None:
         try:
@@ -98,7 +103,23 @@ class DeviceWorker:
         except BaseException as err:
             ready.set_exception(err)
             return
+        count = self._threads_wanted if all(e.device.type == "cpu" for e in self._encoders.values()) else 1
+        if count > 1:
+            # Each thread sets its own count: OpenMP keeps it per calling thread.
+            torch_threads = max(1, torch.get_num_threads() // count)
+            for i in range(1, count):
+                thread = threading.Thread(
+                    target=self._serve_loop, args=(torch_threads,), name=f"device-worker-{i}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+            torch.set_num_threads(torch_threads)
         ready.set_result(self._encoders)
+        self._serve_loop()
+
+    def _serve_loop(self, torch_threads: int | None = None) -> None:
+        if torch_threads is not None:
+            torch.set_num_threads(torch_threads)
         limits = self._limits
         take = (limits.max_batch_size * ROUND_BATCHES, limits.max_batch_size, limits.max_wait_s)
         while (taken := self._queue.take(*take)) is not None:
@@ -107,25 +128,27 @@ class DeviceWorker:
                 self._serve(taken, done)
             except Exception:
                 logger.exception("device worker failed on a round")
-                for item in taken:
-                    if item.job.outcome is None and item.job.error is None:
-                        item.job.fail(ErrorKind.INTERNAL, "internal error while embedding")
-                        done.append(item.job)
+                with self._bookkeeping:
+                    for item in taken:
+                        if item.job.outcome is None and item.job.error is None:
+                            item.job.fail(ErrorKind.INTERNAL, "internal error while embedding")
+                            done.append(item.job)
             if done:
                 self._deliver(done)
 
     def _serve(self, taken: list[QueuedInput], done: list[EmbedJob]) -> None:
         now = time.monotonic()
         live: list[QueuedInput] = []
-        for item in taken:
-            job = item.job
-            if job.abandoned or job.expired(now):
-                self.stats.dropped_inputs += 1
-                if not job.abandoned:
-                    job.fail(ErrorKind.DEADLINE_EXCEEDED, "deadline expired while the request was queued")
-                    done.append(job)
-                continue
-            live.append(item)
+        with self._bookkeeping:
+            for item in taken:
+                job = item.job
+                if job.abandoned or job.expired(now):
+                    self.stats.dropped_inputs += 1
+                    if not job.abandoned:
+                        job.fail(ErrorKind.DEADLINE_EXCEEDED, "deadline expired while the request was queued")
+                        done.append(job)
+                    continue
+                live.append(item)
         if not live:
             return
         live.sort(key=lambda item: item.length)
@@ -146,7 +169,8 @@ class DeviceWorker:
 
     def _run_batch(self, batch: list[QueuedInput], done: list[EmbedJob]) -> None:
         alive = [item for item in batch if not item.job.abandoned]
-        self.stats.dropped_inputs += len(batch) - len(alive)
+        with self._bookkeeping:
+            self.stats.dropped_inputs += len(batch) - len(alive)
         batch = alive
         if not batch:
             return
@@ -159,19 +183,20 @@ class DeviceWorker:
             self._split_after_oom(batch, done)
             return
         elapsed_ns = int((time.monotonic() - started) * 1e9)
-        self.stats.batches += 1
-        self.stats.embedded_inputs += len(batch)
         if self.on_batch is not None:
             self.on_batch(len(batch), len(batch) * max(item.length for item in batch), elapsed_ns / 1e9)
-        for job in {id(item.job): item.job for item in batch}.values():
-            job.inference_ns += elapsed_ns
-            if job.first_batch_at is None:
-                job.first_batch_at = started
-        for item, vector in zip(batch, vectors, strict=True):
-            item.job.store(item.index, vector)
-            if item.job.remaining == 0:
-                item.job.finish()
-                done.append(item.job)
+        with self._bookkeeping:  # a job's inputs may be in batches of two threads
+            self.stats.batches += 1
+            self.stats.embedded_inputs += len(batch)
+            for job in {id(item.job): item.job for item in batch}.values():
+                job.inference_ns += elapsed_ns
+                if job.first_batch_at is None:
+                    job.first_batch_at = started
+            for item, vector in zip(batch, vectors, strict=True):
+                item.job.store(item.index, vector)
+                if item.job.remaining == 0:
+                    item.job.finish()
+                    done.append(item.job)
 
     def _split_after_oom(self, batch: list[QueuedInput], done: list[EmbedJob]) -> None:
         """Retry a batch that ran out of device memory as two halves; a lone input fails alone."""
