@@ -1,4 +1,4 @@
-"""The device worker: the one thread that makes every torch call for a device.
+"""The device worker: the thread (on a CPU optionally several) that makes every torch call for a device.
 
 It loads and warms the models, then loops: take the oldest inputs from the queue, drop those
 nobody waits for, sort the rest by length, cut them into the batches of least padding plus
