@@ -59,6 +59,12 @@ class ServerSettings(BaseSettings):
         description="fixed cost of one forward pass in padded tokens' worth: waiting inputs are cut into the "
         "batches of least padding plus overhead (huge: fewest batches); unset: 64 on a CPU, fewest batches elsewhere",
     )
+    one_thread_tokens: int = Field(
+        64,
+        ge=0,
+        description="on a CPU, batches of at most this many padded tokens run on one torch thread: waking the "
+        "others costs more than they give (0: always all threads)",
+    )
     device_workers: int = Field(
         1,
         gt=0,

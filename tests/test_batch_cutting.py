@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from jobmatch.server.batching import EmbedCall, EmbeddingEngine
 from jobmatch.server.batching.cutting import plan_batches
@@ -159,5 +160,31 @@ async def test_two_device_workers_share_the_rounds_and_each_input_gets_its_own_v
                 break
         assert threads == {"device-worker", "device-worker-1"}
         assert engine.worker_stats.embedded_inputs >= len(texts)
+    finally:
+        await engine.close()
+
+
+async def test_small_cpu_batches_run_on_one_torch_thread_and_large_ones_on_all(jobbert_path: Path) -> None:
+    engine = EmbeddingEngine(ServerSettings(models=[f"jobbert={jobbert_path}"], max_batch_wait_ms=0))
+    await engine.start()
+    encoder = engine._encoders["jobbert"]
+    real_forward, threads_seen = encoder.forward, []
+
+    def forward(features, sides):
+        threads_seen.append((features["input_ids"].numel(), torch.get_num_threads()))
+        return real_forward(features, sides)
+
+    encoder.forward = forward
+    try:
+        embed = partial(engine.embed, deadline=None, wait_for_capacity=False)
+        worker_threads = await asyncio.to_thread(lambda: torch.get_num_threads())  # any thread: the default
+        await embed(EmbedCall("", "anchor", ["cook"]))
+        await embed(EmbedCall("", "anchor", [f"software engineer number {i}" for i in range(40)]))
+        await embed(EmbedCall("", "anchor", ["nurse"]))
+        small, large, small_again = threads_seen
+        assert small[0] <= 64 < large[0]
+        assert small[1] == 1
+        assert small_again[1] == 1
+        assert large[1] == worker_threads  # restored after each small batch
     finally:
         await engine.close()

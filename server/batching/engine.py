@@ -72,6 +72,7 @@ class EmbeddingEngine:
                 settings.max_batch_tokens,
                 settings.max_batch_wait_ms / 1000,
                 settings.batch_overhead_tokens,
+                settings.one_thread_tokens,
             ),
             deliver=self._deliver,
             threads=settings.device_workers,

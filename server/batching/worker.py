@@ -9,6 +9,7 @@ finished back to the event loop before running the next.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
@@ -36,6 +37,7 @@ class BatchLimits:
     max_batch_tokens: int
     max_wait_s: float
     overhead_tokens: float | None = None  # a forward pass's fixed cost in tokens; None: per device default
+    one_thread_tokens: int = 0  # CPU batches up to this many padded tokens run on one torch thread
 
 
 def cut_batches(
@@ -175,16 +177,18 @@ class DeviceWorker:
         if not batch:
             return
         encoder = self._encoders[batch[0].job.model]
+        padded_tokens = len(batch) * max(item.length for item in batch)
         started = time.monotonic()
         try:
             features = encoder.collate([item.token_ids for item in batch])
-            vectors = encoder.forward(features, [item.job.side for item in batch]).numpy()
+            with self._torch_threads_for(encoder, padded_tokens):
+                vectors = encoder.forward(features, [item.job.side for item in batch]).numpy()
         except torch.cuda.OutOfMemoryError:
             self._split_after_oom(batch, done)
             return
         elapsed_ns = int((time.monotonic() - started) * 1e9)
         if self.on_batch is not None:
-            self.on_batch(len(batch), len(batch) * max(item.length for item in batch), elapsed_ns / 1e9)
+            self.on_batch(len(batch), padded_tokens, elapsed_ns / 1e9)
         with self._bookkeeping:  # a job's inputs may be in batches of two threads
             self.stats.batches += 1
             self.stats.embedded_inputs += len(batch)
@@ -197,6 +201,21 @@ class DeviceWorker:
                 if item.job.remaining == 0:
                     item.job.finish()
                     done.append(item.job)
+
+    @contextlib.contextmanager
+    def _torch_threads_for(self, encoder: SideEncoder, padded_tokens: int) -> Iterator[None]:
+        """One torch thread for a small CPU batch. With OpenMP's passive wait (see jobmatch/__init__.py)
+        waking a second thread for the ~100 tiny parallel regions of a short forward pass costs more
+        than it saves: one title took ~12 ms on two threads and ~7 ms on one here."""
+        threads = torch.get_num_threads()
+        if threads == 1 or encoder.device.type != "cpu" or padded_tokens > self._limits.one_thread_tokens:
+            yield
+            return
+        torch.set_num_threads(1)  # per calling thread under OpenMP
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
 
     def _split_after_oom(self, batch: list[QueuedInput], done: list[EmbedJob]) -> None:
         """Retry a batch that ran out of device memory as two halves; a lone input fails alone."""
