@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import aiohttp
 import numpy as np
+from logged_process import LoggedProcess
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-infinity"
@@ -66,7 +66,7 @@ def ensure_installed(log_path: Path, venv: Path = VENV) -> Path:
     return cli
 
 
-class InfinityProcess:
+class InfinityProcess(LoggedProcess):
     """`infinity_emb v2` on 127.0.0.1 and a free port, the same model directory as jobmatch, CPU,
     offline; stopped with SIGTERM. Its OpenAI-style endpoint is `POST /embeddings`."""
 
@@ -74,7 +74,7 @@ class InfinityProcess:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.model = "minilm"
-        self.command = [
+        command = [
             str(cli),
             "v2",
             "--model-id",
@@ -95,15 +95,9 @@ class InfinityProcess:
             "--log-level",
             "warning",  # as the jobmatch server: no per-request access log
         ]
-        self.log_path = log_path
-        self._log = log_path.open("wb")
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0", "DO_NOT_TRACK": "1"}
         env.pop("OMP_WAIT_POLICY", None)  # set by jobmatch in this process; Infinity runs with torch's defaults
-        self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+        super().__init__(command, log_path, env)
 
     async def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> float:
         """Poll `/health` until it answers 200; returns the seconds it took."""
@@ -126,21 +120,6 @@ class InfinityProcess:
         async with aiohttp.ClientSession() as session:
             vectors = await embed(session, self.url, self.model, [text])
         return len(vectors[0])
-
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 20 s; safe to call twice."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
 
 
 async def embed(session: aiohttp.ClientSession, url: str, model: str, texts: Sequence[str]) -> list[np.ndarray]:

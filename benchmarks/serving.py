@@ -18,10 +18,8 @@ import argparse
 import asyncio
 import csv
 import datetime as dt
-import importlib.metadata
 import json
 import os
-import platform
 import random
 import re
 import shlex
@@ -43,6 +41,8 @@ import grpc
 import infinity_peer
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from logged_process import LoggedProcess
+from sync_matching_common import machine_info as common_machine_info
 
 from jobmatch.v1 import embedding_pb2 as pb
 from jobmatch.v1 import embedding_pb2_grpc as pb_grpc
@@ -351,7 +351,7 @@ def isolation_args(flags: Sequence[str], state_dir: Path) -> list[str]:
     return args
 
 
-class ServerProcess:
+class ServerProcess(LoggedProcess):
     """`python -m jobmatch.cli serve` on 127.0.0.1 and a free port; stopped with SIGTERM."""
 
     def __init__(
@@ -359,7 +359,7 @@ class ServerProcess:
     ) -> None:
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
-        self.command = [
+        command = [
             sys.executable,
             "-m",
             "jobmatch.cli",
@@ -374,15 +374,8 @@ class ServerProcess:
             "WARNING",
             *extra_args,
         ]
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", **(extra_env or {})}
-        self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        super().__init__(command, log_path, {**os.environ, "HF_HUB_OFFLINE": "1", **(extra_env or {})})
         STARTED.append(self)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     async def wait_serving(self, timeout_s: float = HEALTH_TIMEOUT_S) -> float:
         """Poll grpc.health.v1 until SERVING; returns the seconds it took."""
@@ -400,21 +393,6 @@ class ServerProcess:
                     pass
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"server not SERVING after {timeout_s:.0f} s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 20 s; safe to call twice."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
 
 
 # -- load generation -------------------------------------------------------------------------
@@ -1217,55 +1195,20 @@ def memory_report(servers: Sequence[dict[str, Any]], cases: Sequence[ServerCase]
     return report
 
 
+SERVING_PACKAGES = ("torch", "sentence-transformers", "transformers", "tokenizers", "grpcio", "protobuf", "numpy")
+
+
 def machine_info() -> dict[str, Any]:
+    """The shared machine description, plus what the serving figures depend on: torch's threads,
+    the CPUs this process may use, and the thread-related environment."""
     import torch
 
-    def version(package: str) -> str | None:
-        try:
-            return importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            return None
-
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout.strip()
-        dirty = bool(
-            subprocess.run(
-                ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            ).stdout.strip()
-        )
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = "", False
     return {
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "cpu_count": os.cpu_count(),
+        **common_machine_info(SERVING_PACKAGES),
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": cpu_model,
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
-        "versions": {
-            p: version(p)
-            for p in ("sentence-transformers", "transformers", "tokenizers", "grpcio", "protobuf", "numpy")
-        },
         "env": {k: v for k, v in os.environ.items() if k.startswith(("OMP_", "MKL_", "JOBMATCH_", "TOKENIZERS_"))},
-        "git_commit": commit,
-        "git_dirty": dirty,
     }
 
 

@@ -85,8 +85,11 @@ def timed(own_pids: Sequence[int] = ()) -> Iterator[Window]:
             window.other_cores = max(0.0, (busy1 - busy0 - (own1 - own0)) / window.seconds)
 
 
-def machine_info() -> dict[str, Any]:
-    """Where the figures come from: CPU, load, versions, git commit."""
+PACKAGES = ("torch", "sentence-transformers", "qdrant-client", "qdrant-edge-py", "numpy", "grpcio")
+
+
+def machine_info(packages: Sequence[str] = PACKAGES) -> dict[str, Any]:
+    """Where the figures come from: CPU, load, versions of `packages`, git commit."""
 
     def version(package: str) -> str | None:
         try:
@@ -111,10 +114,7 @@ def machine_info() -> dict[str, Any]:
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
         "python": sys.version.split()[0],
-        "versions": {
-            p: version(p)
-            for p in ("torch", "sentence-transformers", "qdrant-client", "qdrant-edge-py", "numpy", "grpcio")
-        },
+        "versions": {p: version(p) for p in packages},
         "git_commit": git("rev-parse", "HEAD"),
         "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import gc
 import logging
 import time
@@ -240,12 +241,11 @@ class EmbeddingEngine:
 
     async def _tokenize(self, encoder: SideEncoder, call: EmbedCall, *, inline: bool) -> list[list[int]]:
         """Token ids per input, here or on the tokenizer thread; INPUT_TOO_LONG past the model's limit."""
+        tokenize = functools.partial(encoder.tokenize, call.texts, truncate=call.truncate)
         if inline:
-            token_ids = encoder.tokenize(call.texts, truncate=call.truncate)
+            token_ids = tokenize()
         else:
-            token_ids = await asyncio.get_running_loop().run_in_executor(
-                self._tokenizer_pool, lambda: encoder.tokenize(call.texts, truncate=call.truncate)
-            )
+            token_ids = await asyncio.get_running_loop().run_in_executor(self._tokenizer_pool, tokenize)
         limit = encoder.max_input_tokens
         for index, ids in enumerate(token_ids):
             if len(ids) > limit:
