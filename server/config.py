@@ -49,6 +49,12 @@ class ServerSettings(BaseSettings):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto", description="weights dtype; auto is float16 on CUDA, float32 on CPU"
     )
+    backend: Literal["auto", "torch", "onnx"] = Field(
+        "auto",
+        description="what runs the transformer: onnx (ONNX Runtime, float32 CPU only), torch, or auto: onnx "
+        "on a CPU when the export matches torch, torch otherwise",
+    )
+    cache_dir: Path | None = Field(None, description="where ONNX exports are kept (default: per-user cache dir)")
     trust_remote_code: bool = Field(False, description="let models run code from their repository")
     max_batch_size: int = Field(128, gt=0, description="most inputs in one forward pass")
     max_batch_tokens: int = Field(16384, gt=0, description="most padded tokens in one forward pass")

@@ -7,6 +7,8 @@ import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# ONNX exports of the test models, made once per run and shared by every server (and subprocess).
+os.environ.setdefault("JOBMATCH_CACHE_DIR", tempfile.mkdtemp(prefix="jobmatch-test-cache-"))
 
 from collections.abc import Iterator
 from pathlib import Path

@@ -95,6 +95,7 @@ class ModelInfo:
     device: str
     dtype: str
     is_default: bool
+    backend: str = ""  # what runs the transformer: onnx or torch ('' from older servers)
 
     @classmethod
     def from_proto(cls, info: pb.ModelInfo) -> ModelInfo:
@@ -109,6 +110,7 @@ class ModelInfo:
             device=info.device,
             dtype=info.dtype,
             is_default=info.is_default,
+            backend=info.backend,
         )
 
 

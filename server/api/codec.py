@@ -80,5 +80,6 @@ def model_info(model: ModelDescription) -> pb.ModelInfo:
         max_input_tokens=model.max_input_tokens,
         device=model.device,
         dtype=model.dtype,
+        backend=model.backend,
         is_default=model.is_default,
     )

@@ -15,6 +15,9 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
 
 from jobmatch.server.batching.queue import InputQueue
 from jobmatch.server.batching.work import EmbedJob, EmbedResult, OutputOptions
@@ -23,6 +26,7 @@ from jobmatch.server.config import ServerSettings
 from jobmatch.server.errors import ErrorKind, JobMatchError
 from jobmatch.server.models import SideEncoder, load_encoder, pick_device, pick_dtype
 from jobmatch.server.models.encoder import SIDES
+from jobmatch.server.models.loading import PROBE_TEXTS
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +34,6 @@ logger = logging.getLogger(__name__)
 # ~30 us, 512 characters ~0.2 ms, while handing a call to the tokenizer thread and back costs ~50 us
 # of CPU and two thread wake-ups, which on a small machine preempt torch's threads mid-batch.
 INLINE_TOKENIZE_CHARS = 512
-WARM_UP_TEXTS = ("software engineer", "lead a team, Python, manage budgets", "Pflegefachkraft")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class ModelDescription:
     max_input_tokens: int
     device: str
     dtype: str
+    backend: str
     is_default: bool
 
 
@@ -138,6 +142,7 @@ class EmbeddingEngine:
                 max_input_tokens=encoder.max_input_tokens,
                 device=str(encoder.device),
                 dtype=str(encoder.dtype).removeprefix("torch."),
+                backend=encoder.backend,
                 is_default=name == self.settings.default_model,
             )
             for name, encoder in self._encoders.items()
@@ -276,13 +281,27 @@ class EmbeddingEngine:
         """Runs on the device worker thread: load and warm every model there."""
         device = pick_device(self.settings.device)
         dtype = pick_dtype(self.settings.dtype, device)
+        cache_dir = self.settings.cache_dir or Path(platformdirs.user_cache_dir("jobmatch"))
         encoders = {}
         for spec in self.settings.models:
-            encoder = load_encoder(spec, device=device, dtype=dtype, trust_remote_code=self.settings.trust_remote_code)
+            encoder = load_encoder(
+                spec,
+                device=device,
+                dtype=dtype,
+                backend=self.settings.backend,
+                cache_dir=cache_dir / "onnx",
+                trust_remote_code=self.settings.trust_remote_code,
+            )
             for side in SIDES if encoder.asymmetric else (None,):
-                encoder.encode(WARM_UP_TEXTS, side)
+                encoder.encode(PROBE_TEXTS, side)
             encoders[spec.name] = encoder
-            logger.info("model %s ready: dimension %d, sides %s", spec.name, encoder.dimension, encoder.routes)
+            logger.info(
+                "model %s ready on %s: dimension %d, sides %s",
+                spec.name,
+                encoder.backend,
+                encoder.dimension,
+                encoder.routes,
+            )
         return encoders
 
     def _signal_space(self) -> None:

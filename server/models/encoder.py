@@ -41,14 +41,25 @@ def _match_routes(route_names: Sequence[str]) -> dict[str, str]:
 class SideEncoder:
     """Tokenizes and encodes batches for one model, each row through the head of its side.
 
-    Symmetric models (no Router) have no heads: every side gives the same vector.
+    Symmetric models (no Router) have no heads: every side gives the same vector. `input_module`
+    replaces the model's first module (its transformer) when given, e.g. by an ONNX Runtime one.
     """
 
-    def __init__(self, name: str, source: str, model: SentenceTransformer) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        model: SentenceTransformer,
+        input_module: torch.nn.Module | None = None,
+        backend: str = "torch",
+    ) -> None:
         self.name = name
         self.source = source
         self.model = model
+        self.backend = backend
         modules = list(model)
+        if input_module is not None:
+            modules[0] = input_module
         router_at = [i for i, module in enumerate(modules) if isinstance(module, Router)]
         if len(router_at) > 1:
             raise ValueError(f"model {name}: more than one Router module is not supported")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+from pathlib import Path
 
 import torch
 from sentence_transformers import SentenceTransformer
 
 from jobmatch.server.config import ModelSpec
-from jobmatch.server.models.encoder import SideEncoder
+from jobmatch.server.models.encoder import SIDES, SideEncoder
+from jobmatch.server.models.onnx_transformer import OnnxExportError, onnx_transformer
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +19,12 @@ logger = logging.getLogger(__name__)
 class ModelLoadError(RuntimeError):
     """A configured model could not be loaded (missing path, no hub access, broken files)."""
 
+
+# Encoded at load: to compare the ONNX transformer with torch, then to warm the model up.
+PROBE_TEXTS = ("software engineer", "lead a team, Python, manage budgets", "Pflegefachkraft")
+# Largest difference from torch, relative to the largest torch value, an ONNX export may show
+# (float32 kernels that add in another order differ by ~1e-6).
+ONNX_TOLERANCE = 1e-4
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -37,11 +46,29 @@ def pick_dtype(setting: str, device: torch.device) -> torch.dtype:
     return _DTYPES[setting]
 
 
+def pick_backend(setting: str, device: torch.device, dtype: torch.dtype) -> str:
+    """`auto` is onnx for float32 on a CPU when onnxruntime is installed, torch otherwise."""
+    cpu_float32 = device.type == "cpu" and dtype == torch.float32
+    if setting == "onnx" and not cpu_float32:
+        raise ValueError(f"the onnx backend runs float32 on a CPU, not {str(dtype).removeprefix('torch.')} on {device}")
+    if setting == "auto":
+        return "onnx" if cpu_float32 and importlib.util.find_spec("onnxruntime") else "torch"
+    return setting
+
+
 def load_encoder(
-    spec: ModelSpec, *, device: torch.device, dtype: torch.dtype, trust_remote_code: bool = False
+    spec: ModelSpec,
+    *,
+    device: torch.device,
+    dtype: torch.dtype,
+    backend: str = "torch",
+    cache_dir: Path | None = None,
+    trust_remote_code: bool = False,
 ) -> SideEncoder:
     """Load `spec.source` (a local directory or a Hugging Face Hub id) as a SideEncoder.
 
+    With backend `onnx` its transformer runs on ONNX Runtime (exported once into `cache_dir`);
+    with `auto` too, unless the export fails or differs from torch, which then serves it.
     Call this on the inference thread: the first torch call fixes the thread that runs fastest.
     """
     logger.info("loading model %s from %s on %s (%s)", spec.name, spec.source, device, dtype)
@@ -49,6 +76,31 @@ def load_encoder(
         model = SentenceTransformer(spec.source, device=str(device), trust_remote_code=trust_remote_code)
         model.to(dtype)
         model.eval()
-        return SideEncoder(spec.name, spec.source, model)
+        encoder = SideEncoder(spec.name, spec.source, model)
     except Exception as err:
         raise ModelLoadError(f"cannot load model {spec.name!r} from {spec.source}: {err}") from err
+    if pick_backend(backend, device, dtype) == "torch":
+        return encoder
+    if cache_dir is None:
+        raise ValueError("the onnx backend needs a cache directory for its exports")
+    try:
+        return _onnx_encoder(encoder, cache_dir)
+    except OnnxExportError as err:
+        if backend == "onnx":
+            raise ModelLoadError(f"model {spec.name!r} cannot run on ONNX Runtime: {err}") from err
+        logger.warning("model %s stays on torch: %s", spec.name, err)
+        return encoder
+
+
+def _onnx_encoder(encoder: SideEncoder, cache_dir: Path) -> SideEncoder:
+    """`encoder` with its transformer on ONNX Runtime, checked against torch on every side."""
+    transformer = onnx_transformer(encoder.model[0], cache_dir, threads=torch.get_num_threads())
+    fast = SideEncoder(encoder.name, encoder.source, encoder.model, input_module=transformer, backend="onnx")
+    for side in SIDES if encoder.asymmetric else (None,):
+        expected = encoder.encode(PROBE_TEXTS, side)
+        difference = float((fast.encode(PROBE_TEXTS, side) - expected).abs().max())
+        if difference > ONNX_TOLERANCE * max(1.0, float(expected.abs().max())):
+            raise OnnxExportError(f"its ONNX export differs from torch by {difference:.2e} on side {side}")
+    # ONNX Runtime holds its own copy of the weights: free torch's (JobBERT-v3's are 1.1 GB).
+    encoder.model[0].auto_model.to(device="meta")
+    return fast

@@ -108,7 +108,7 @@ def _models(args: argparse.Namespace) -> int:
         default = " [default]" if m.is_default else ""
         print(
             f"{m.name}{default}: {m.dimension}-d, {kind}, max {m.max_input_tokens} tokens, "
-            f"{m.device}/{m.dtype}, from {m.source}"
+            f"{m.device}/{m.dtype} on {m.backend}, from {m.source}"
         )
     return 0
 

@@ -35,7 +35,7 @@ def test_soak_256_callers_lose_nothing_and_get_only_their_own_vectors_then_sigte
     models = {"jobbert": jobbert_path, "jobbert2": other_jobbert_path, "careerbert": symmetric_path}
     arguments = [arg for name, path in models.items() for arg in ("--model", f"{name}={path}")]
     # A queue far smaller than 256 callers' inputs: unary calls really get RESOURCE_EXHAUSTED.
-    arguments += ["--max-queued-inputs", "256", "--max-inputs-per-request", "8", "--log-level", "WARNING"]
+    arguments += ["--max-queued-inputs", "64", "--max-inputs-per-request", "8", "--log-level", "WARNING"]
     server = ServerProcess(arguments).start()  # loads while the references are computed
     try:
         lanes = build_lanes(models, TARGETS, CALLERS, texts_per_caller=4)

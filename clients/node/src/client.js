@@ -113,6 +113,7 @@ function modelInfo(info) {
     device: info.device,
     dtype: info.dtype,
     isDefault: info.isDefault,
+    backend: info.backend,
   };
 }
 

@@ -119,6 +119,8 @@ export interface ModelInfo {
   device: string;
   dtype: string;
   isDefault: boolean;
+  /** What runs the transformer: "onnx" (ONNX Runtime) or "torch". */
+  backend: string;
 }
 
 export interface MatchOccupationsOptions extends CallOptions {

@@ -94,6 +94,7 @@ test('listModels equals the Python client', { skip: NO_SERVER }, async () => {
       device: m.device,
       dtype: m.dtype,
       isDefault: m.is_default,
+      backend: m.backend,
     })),
   );
 });

@@ -112,7 +112,7 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "source", "dimension", "asymmetric", "sides", "max_input_tokens", "device", "dtype", "is_default")
+    __slots__ = ("name", "source", "dimension", "asymmetric", "sides", "max_input_tokens", "device", "dtype", "is_default", "backend")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
@@ -122,6 +122,7 @@ class ModelInfo(_message.Message):
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
     name: str
     source: str
     dimension: int
@@ -131,7 +132,8 @@ class ModelInfo(_message.Message):
     device: str
     dtype: str
     is_default: bool
-    def __init__(self, name: _Optional[str] = ..., source: _Optional[str] = ..., dimension: _Optional[int] = ..., asymmetric: _Optional[bool] = ..., sides: _Optional[_Iterable[_Union[Side, str]]] = ..., max_input_tokens: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., is_default: _Optional[bool] = ...) -> None: ...
+    backend: str
+    def __init__(self, name: _Optional[str] = ..., source: _Optional[str] = ..., dimension: _Optional[int] = ..., asymmetric: _Optional[bool] = ..., sides: _Optional[_Iterable[_Union[Side, str]]] = ..., max_input_tokens: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., is_default: _Optional[bool] = ..., backend: _Optional[str] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models",)

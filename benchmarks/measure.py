@@ -1,0 +1,81 @@
+"""Measurement helpers the benchmarks share, importing nothing of jobmatch: CPU use from /proc,
+waiting for an idle machine, percentiles."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def percentile_ms(latencies_s: Sequence[float], q: float) -> float | None:
+    if not latencies_s:
+        return None
+    return float(np.percentile(np.asarray(latencies_s), q) * 1000)
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (all threads), from /proc; None where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def system_busy_s() -> float | None:
+    """CPU seconds all processes spent busy (not idle or iowait) since boot, from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS  # guest time is already counted in user
+
+
+def wait_for_quiet(max_wait_s: float, threshold_cores: float, exclude: Sequence[int] = ()) -> float | None:
+    """Wait (at most `max_wait_s`) until the machine is idle: other processes (all but this one and
+    `exclude`) used under `threshold_cores` over one second. Returns their last usage in cores."""
+    give_up_at = time.monotonic() + max_wait_s
+    usage = None
+    while True:
+        busy0, own0 = system_busy_s(), time.process_time()
+        excluded0 = [process_cpu_s(pid) or 0.0 for pid in exclude]
+        time.sleep(1.0)
+        busy1, own1 = system_busy_s(), time.process_time()
+        excluded1 = [process_cpu_s(pid) or 0.0 for pid in exclude]
+        if busy0 is None or busy1 is None:
+            return None
+        usage = max(0.0, busy1 - busy0 - (own1 - own0) - (sum(excluded1) - sum(excluded0)))
+        if usage < threshold_cores or time.monotonic() >= give_up_at:
+            break
+    if usage >= threshold_cores:
+        print(f"  warning: other processes use {usage:.2f} cores; measuring anyway (numbers will be noisy)")
+    return usage
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """How to wait for an idle machine before a measurement, and when to measure again."""
+
+    wait_s: float
+    threshold_cores: float
+    retries: int
+
+
+def other_cores(busy0: float | None, own0: float, started: float) -> float | None:
+    """Cores other processes used since (busy0, own0, started)."""
+    busy1, own1, elapsed = system_busy_s(), time.process_time(), time.perf_counter() - started
+    if busy0 is None or busy1 is None:
+        return None
+    return max(0.0, (busy1 - busy0 - (own1 - own0)) / elapsed)

@@ -1,0 +1,82 @@
+"""The ONNX Runtime backend: the same vectors as torch on every side, exported once, chosen by `auto`
+on a CPU and left for torch where the export does not fit."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from jobmatch.server.config import ModelSpec
+from jobmatch.server.models import ModelLoadError, load_encoder, onnx_transformer, pick_backend
+from jobmatch.server.models.onnx_transformer import OnnxExportError, OnnxTransformer, check_exportable
+
+TEXTS = ["data scientist", "Python, SQL, statistics", "nurse", "care for patients, hygiene", "Koch"]
+SIDES = ["anchor", "positive", "anchor", "positive", "positive"]
+CPU = torch.device("cpu")
+
+
+def load(path: Path, backend: str, cache_dir: Path):
+    spec = ModelSpec(name=path.name, source=str(path))
+    return load_encoder(spec, device=CPU, dtype=torch.float32, backend=backend, cache_dir=cache_dir)
+
+
+@pytest.mark.parametrize("model", ["jobbert_path", "legacy_jobbert_path", "symmetric_path", "minilm"])
+def test_onnx_vectors_equal_torch_on_every_side(model: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    path = request.getfixturevalue(model)
+    onnx, torch_encoder = load(path, "onnx", tmp_path), load(path, "torch", tmp_path)
+    assert (onnx.backend, torch_encoder.backend) == ("onnx", "torch")
+    assert isinstance(onnx._trunk[0], OnnxTransformer)
+    sides = SIDES if onnx.asymmetric else [None] * len(TEXTS)
+    features = onnx.collate(onnx.tokenize(TEXTS, truncate=True))
+    got = onnx.forward(features, sides).numpy()
+    expected = torch_encoder.forward(features, sides).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    if onnx.asymmetric:  # the heads still differ: each row went through its own side's head
+        other = torch_encoder.forward(features, ["positive" if s == "anchor" else "anchor" for s in sides]).numpy()
+        assert np.abs(got - other).max() > 1e-3
+
+
+def test_the_export_is_made_once_and_reused(jobbert_path: Path, tmp_path: Path, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="jobmatch.server.models.onnx_transformer"):
+        load(jobbert_path, "onnx", tmp_path)
+        (export,) = tmp_path.glob("*.onnx")
+        written = export.stat().st_mtime_ns
+        load(jobbert_path, "onnx", tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [export.name]  # no temporary files left
+    assert export.stat().st_mtime_ns == written
+    assert any("using the ONNX export cached" in r.getMessage() for r in caplog.records)
+
+
+def test_different_weights_get_their_own_export(jobbert_path: Path, symmetric_path: Path, tmp_path: Path) -> None:
+    load(jobbert_path, "onnx", tmp_path)
+    load(symmetric_path, "onnx", tmp_path)
+    assert len(list(tmp_path.glob("*.onnx"))) == 2
+
+
+def test_auto_is_onnx_for_float32_on_a_cpu_only() -> None:
+    assert pick_backend("auto", CPU, torch.float32) == "onnx"
+    assert pick_backend("auto", CPU, torch.bfloat16) == "torch"
+    assert pick_backend("auto", torch.device("cuda"), torch.float16) == "torch"
+    assert pick_backend("torch", CPU, torch.float32) == "torch"
+    with pytest.raises(ValueError, match="float32 on a CPU"):
+        pick_backend("onnx", torch.device("cuda"), torch.float16)
+
+
+def test_a_layout_the_export_does_not_cover_stays_on_torch(
+    jobbert_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As for a model whose Transformer writes sentence embeddings: its layout is not the exported one.
+    monkeypatch.setattr(onnx_transformer, "TEXT_LAYOUT", ({"text": {}}, "sentence_embedding"))
+    assert load(jobbert_path, "auto", tmp_path).backend == "torch"
+    with pytest.raises(ModelLoadError, match="cannot run on ONNX Runtime"):
+        load(jobbert_path, "onnx", tmp_path)
+    assert not list(tmp_path.glob("*.onnx"))
+
+
+def test_only_a_transformer_module_is_exported() -> None:
+    with pytest.raises(OnnxExportError, match="not a Transformer"):
+        check_exportable(torch.nn.Linear(2, 2))
