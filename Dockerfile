@@ -1,8 +1,9 @@
 # jobmatch server image. Two variants of one build:
 #   docker build -t jobmatch:cpu .                           # CPU torch wheel (small)
 #   docker build -t jobmatch:cuda --build-arg VARIANT=cuda . # CUDA torch wheel (needs the NVIDIA runtime)
-# Models are fetched into the /models volume on first start (HF_HOME); the embedded Qdrant index,
-# when no JOBMATCH_QDRANT_URL is set, lives in the /data volume.
+# Models are fetched into the /models volume on first start (HF_HOME), and on a CPU exported to ONNX
+# there once (JOBMATCH_CACHE_DIR); the embedded Qdrant index, when no JOBMATCH_QDRANT_URL is set,
+# lives in the /data volume.
 ARG VARIANT=cpu
 ARG PYTHON_VERSION=3.11
 
@@ -38,6 +39,7 @@ RUN pip install --no-cache-dir . \
     && chown 10001:10001 /models /data
 
 ENV HF_HOME=/models \
+    JOBMATCH_CACHE_DIR=/models/jobmatch \
     JOBMATCH_HOST=0.0.0.0 \
     JOBMATCH_PORT=50051 \
     JOBMATCH_SERVER=127.0.0.1:50051 \

@@ -71,11 +71,11 @@ class ServerSettings(BaseSettings):
         description="on a CPU, batches of at most this many padded tokens run on one torch thread: waking the "
         "others costs more than they give (0: always all threads)",
     )
-    device_workers: int = Field(
-        1,
+    device_workers: int | None = Field(
+        None,
         gt=0,
-        description="threads running forward passes on a CPU, sharing the models and splitting torch's threads "
-        "between them (a GPU keeps one)",
+        description="threads running forward passes on a CPU, sharing the models and splitting the CPU's threads "
+        "between them; unset: 2 (at most one per core); a GPU keeps one",
     )
     max_queued_inputs: int = Field(8192, gt=0, description="inputs waiting for the device; beyond: backpressure")
     max_inputs_per_request: int = Field(2048, gt=0, description="most inputs in one request")

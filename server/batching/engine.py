@@ -290,6 +290,7 @@ class EmbeddingEngine:
                 dtype=dtype,
                 backend=self.settings.backend,
                 cache_dir=cache_dir / "onnx",
+                threads=self._worker.cpu_threads_each(device),
                 trust_remote_code=self.settings.trust_remote_code,
             )
             for side in SIDES if encoder.asymmetric else (None,):

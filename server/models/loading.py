@@ -63,12 +63,14 @@ def load_encoder(
     dtype: torch.dtype,
     backend: str = "torch",
     cache_dir: Path | None = None,
+    threads: int | None = None,
     trust_remote_code: bool = False,
 ) -> SideEncoder:
     """Load `spec.source` (a local directory or a Hugging Face Hub id) as a SideEncoder.
 
     With backend `onnx` its transformer runs on ONNX Runtime (exported once into `cache_dir`);
-    with `auto` too, unless the export fails or differs from torch, which then serves it.
+    with `auto` too, unless the export fails or differs from torch, which then serves it. ONNX
+    Runtime computes on `threads` threads (default: torch's count).
     Call this on the inference thread: the first torch call fixes the thread that runs fastest.
     """
     logger.info("loading model %s from %s on %s (%s)", spec.name, spec.source, device, dtype)
@@ -84,7 +86,7 @@ def load_encoder(
     if cache_dir is None:
         raise ValueError("the onnx backend needs a cache directory for its exports")
     try:
-        return _onnx_encoder(encoder, cache_dir)
+        return _onnx_encoder(encoder, cache_dir, threads or torch.get_num_threads())
     except OnnxExportError as err:
         if backend == "onnx":
             raise ModelLoadError(f"model {spec.name!r} cannot run on ONNX Runtime: {err}") from err
@@ -92,9 +94,9 @@ def load_encoder(
         return encoder
 
 
-def _onnx_encoder(encoder: SideEncoder, cache_dir: Path) -> SideEncoder:
+def _onnx_encoder(encoder: SideEncoder, cache_dir: Path, threads: int) -> SideEncoder:
     """`encoder` with its transformer on ONNX Runtime, checked against torch on every side."""
-    transformer = onnx_transformer(encoder.model[0], cache_dir, threads=torch.get_num_threads())
+    transformer = onnx_transformer(encoder.model[0], cache_dir, threads)
     fast = SideEncoder(encoder.name, encoder.source, encoder.model, input_module=transformer, backend="onnx")
     for side in SIDES if encoder.asymmetric else (None,):
         expected = encoder.encode(PROBE_TEXTS, side)

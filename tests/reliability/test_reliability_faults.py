@@ -36,8 +36,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def slow_path(models_dir: Path) -> Path:
-    """Tiny JobBERT at 30 ms per forward pass: a sync of the bundle takes seconds, not milliseconds."""
-    return build_slow_jobbert(models_dir / "slow-sync-jobbert", 0.03)
+    """Tiny JobBERT at 100 ms per forward pass: a sync of the bundle takes seconds, not milliseconds."""
+    return build_slow_jobbert(models_dir / "slow-sync-jobbert", 0.1)
 
 
 def sync_command(model: Path, bundle: Path, qdrant: Path, *extra: str) -> list[str]:
