@@ -51,6 +51,15 @@ def test_the_export_is_made_once_and_reused(jobbert_path: Path, tmp_path: Path, 
     assert any("using the ONNX export cached" in r.getMessage() for r in caplog.records)
 
 
+def test_a_damaged_cache_file_is_dropped_and_torch_serves(jobbert_path: Path, tmp_path: Path) -> None:
+    load(jobbert_path, "onnx", tmp_path)
+    (export,) = tmp_path.glob("*.onnx")
+    export.write_bytes(export.read_bytes()[:100])  # cut short, as by a full disk outside the atomic write
+    assert load(jobbert_path, "auto", tmp_path).backend == "torch"
+    assert not export.exists()
+    assert load(jobbert_path, "auto", tmp_path).backend == "onnx"  # exported again
+
+
 def test_different_weights_get_their_own_export(jobbert_path: Path, symmetric_path: Path, tmp_path: Path) -> None:
     load(jobbert_path, "onnx", tmp_path)
     load(symmetric_path, "onnx", tmp_path)

@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 ROUND_BATCHES = 4
 # Threads running batches on a CPU unless configured. Two batches side by side, each on half the
 # cores, beat one batch on all of them under load: a thread the event loop preempts holds up only
-# its own batch, not a barrier every thread waits at (64 title clients on 2 cores: unary 789 -> 885
-# texts/s, stream 796 -> 1057).
+# its own batch, not a barrier every thread waits at (64 title clients on 2 cores, medians of two
+# rounds: unary 685 -> 771 texts/s, stream 738 -> 1046).
 DEFAULT_CPU_WORKERS = 2
 
 

@@ -19,10 +19,14 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from sentence_transformers.base.modules.transformer import Transformer
 from torch import Tensor
+
+if TYPE_CHECKING:  # imported where used: the torch backend runs without onnxruntime
+    import onnxruntime
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ class OnnxTransformer(torch.nn.Module):
     """Drop-in for a text `Transformer` module: sets `features["token_embeddings"]`, a float32
     (batch, tokens, hidden) tensor, from `input_ids` and `attention_mask`."""
 
-    def __init__(self, session) -> None:  # an onnxruntime.InferenceSession
+    def __init__(self, session: onnxruntime.InferenceSession) -> None:
         super().__init__()
         self.session = session
 
@@ -116,7 +120,7 @@ def export(module: Transformer, path: Path) -> None:
         raise OnnxExportError(f"the ONNX export failed: {err}") from err
 
 
-def open_session(path: Path, threads: int):
+def open_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     """An ONNX Runtime CPU session on `threads` threads that sleep rather than spin when idle: on a
     small machine spinning threads take the cores the event loop and tokenizer need (64 titles under
     a competing process: 314 texts/s spinning, 464 sleeping)."""
@@ -138,4 +142,8 @@ def onnx_transformer(module: torch.nn.Module, cache_dir: Path, threads: int) -> 
     else:
         logger.info("exporting the transformer to ONNX at %s (once per model)", path)
         export(transformer, path)
-    return OnnxTransformer(open_session(path, threads))
+    try:
+        return OnnxTransformer(open_session(path, threads))
+    except Exception as err:  # e.g. a cache file damaged on disk: delete it so the next start exports again
+        path.unlink(missing_ok=True)
+        raise OnnxExportError(f"ONNX Runtime cannot open {path}: {err}") from err
