@@ -76,7 +76,13 @@ def test_values_move_while_the_server_works(server: ServerThread) -> None:
             client.embed([""], side="anchor")
     with JobMatchClient(server.target, timeout=10, max_attempts=1) as anonymous, pytest.raises(JobMatchClientError):
         anonymous.list_models()
+    refused = {"service": "jobmatch.v1.EmbeddingService", "method": "ListModels", "code": "UNAUTHENTICATED"}
     after = scrape(server)
+    deadline = time.monotonic() + 5
+    # The status reaches the client before the server's handler returns and counts it: wait for that.
+    while value(after, "jobmatch_rpc_errors_total", **refused) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+        after = scrape(server)
 
     assert deepest > 0, "the queue depth never showed a waiting input"
     assert value(after, "jobmatch_queue_capacity_inputs") == 8192
@@ -94,7 +100,6 @@ def test_values_move_while_the_server_works(server: ServerThread) -> None:
     assert value(after, "jobmatch_rpc_duration_seconds_sum", **embed) > 0.01
     assert value(after, "jobmatch_rpc_duration_seconds_count", **stream) == 1
     assert value(after, "jobmatch_rpc_errors_total", **embed, code="INVALID_ARGUMENT") == 1
-    refused = {"service": "jobmatch.v1.EmbeddingService", "method": "ListModels", "code": "UNAUTHENTICATED"}
     assert value(after, "jobmatch_rpc_errors_total", **refused) == 1
     assert value(after, "jobmatch_rpc_errors_total", **embed, code="OK") == 0
 
