@@ -68,8 +68,8 @@ class ServerSettings(BaseSettings):
     one_thread_tokens: int = Field(
         64,
         ge=0,
-        description="on a CPU, batches of at most this many padded tokens run on one torch thread: waking the "
-        "others costs more than they give (0: always all threads)",
+        description="torch backend on a CPU: batches of at most this many padded tokens run on one torch thread: "
+        "waking the others costs more than they give (0: always all threads)",
     )
     device_workers: int | None = Field(
         None,
