@@ -103,11 +103,19 @@ class JobMatchServer:
         return interceptors
 
     async def load_models(self) -> None:
-        """Load and warm every model, open the ESCO index (syncing an empty one), then report SERVING."""
-        await self.engine.start()
-        self._store = await open_configured_store(self.settings)
-        embedder = EngineEmbedder(self.engine, self.settings.index_model)
-        self.match.index = await prepare_index(self.settings, embedder, self._store)
+        """Load and warm every model, open the ESCO index (syncing an empty one), then report SERVING.
+
+        If that fails, health stays NOT_SERVING and calls get START_FAILED with the reason."""
+        try:
+            await self.engine.start()
+            self._store = await open_configured_store(self.settings)
+            embedder = EngineEmbedder(self.engine, self.settings.index_model)
+            self.match.index = await prepare_index(self.settings, embedder, self._store)
+        except Exception as err:
+            reason = f"{type(err).__name__}: {err}"
+            self.match.start_failure = reason
+            self.engine.fail_start(reason)  # both services, as health says: NOT_SERVING
+            raise
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         logger.info("serving %s", ", ".join(m.name for m in self.settings.models))
 

@@ -38,6 +38,7 @@ class ErrorKind(enum.Enum):
     DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     CANCELLED = "CANCELLED"
     NOT_READY = "NOT_READY"
+    START_FAILED = "START_FAILED"
     SHUTTING_DOWN = "SHUTTING_DOWN"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INTERNAL = "INTERNAL"
@@ -82,6 +83,8 @@ _STATUS_CODES: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.DEADLINE_EXCEEDED: _Code.DEADLINE_EXCEEDED,
     ErrorKind.CANCELLED: _Code.CANCELLED,
     ErrorKind.NOT_READY: _Code.UNAVAILABLE,
+    # Loading the models or the index failed: retrying cannot help until the server is restarted.
+    ErrorKind.START_FAILED: _Code.FAILED_PRECONDITION,
     ErrorKind.SHUTTING_DOWN: _Code.UNAVAILABLE,
     ErrorKind.UNAUTHENTICATED: _Code.UNAUTHENTICATED,
     ErrorKind.INTERNAL: _Code.INTERNAL,

@@ -46,6 +46,32 @@ def test_health_transitions_with_model_loading_and_shutdown(jobbert_path) -> Non
         assert "shutting down" in caught.value.details()
 
 
+def test_a_failed_start_says_so_instead_of_still_loading(tmp_path) -> None:
+    from jobmatch.server.models import ModelLoadError
+    from jobmatch.v1 import match_pb2, match_pb2_grpc
+
+    missing = tmp_path / "no-such-model"
+    with (
+        ServerThread(make_settings([f"broken={missing}"]), load_models=False) as server,
+        grpc.insecure_channel(server.target) as channel,
+    ):
+        with pytest.raises(ModelLoadError):
+            server.run(server.app.load_models())
+        assert health_of(channel) == NOT_SERVING
+        calls = [
+            lambda: pb_grpc.EmbeddingServiceStub(channel).Embed(pb.EmbedRequest(inputs=["nurse"]), timeout=5),
+            lambda: match_pb2_grpc.MatchServiceStub(channel).MatchOccupations(
+                match_pb2.MatchOccupationsRequest(query="nurse"), timeout=5
+            ),
+        ]
+        for call in calls:
+            with pytest.raises(grpc.RpcError) as caught:
+                call()
+            assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "failed to start" in caught.value.details()
+            assert "no-such-model" in caught.value.details()
+
+
 def test_unknown_health_service_is_not_found(server: ServerThread) -> None:
     with grpc.insecure_channel(server.target) as channel, pytest.raises(grpc.RpcError) as caught:
         health_of(channel, "no.such.Service")

@@ -68,8 +68,11 @@ class MatchServicer:
 
     def __init__(self) -> None:
         self.index: OccupationIndex | None = None
+        self.start_failure: str | None = None  # why the index never came, when starting failed
 
     def _ready(self) -> OccupationIndex:
+        if self.start_failure is not None:
+            raise JobMatchError(ErrorKind.START_FAILED, f"the server failed to start: {self.start_failure}")
         if self.index is None:
             raise JobMatchError(ErrorKind.NOT_READY, "the ESCO index is still loading or syncing; retry shortly")
         return self.index

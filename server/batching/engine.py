@@ -87,6 +87,7 @@ class EmbeddingEngine:
         )
         self._accepting = False
         self._shutting_down = False
+        self._start_failure: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -184,7 +185,13 @@ class EmbeddingEngine:
         finally:
             job.future.cancel()  # a no-op when done; otherwise the worker skips the job's inputs
 
+    def fail_start(self, reason: str) -> None:
+        """Starting the server failed: calls get START_FAILED with `reason`, not 'still loading'."""
+        self._start_failure = reason
+
     def _check_accepting(self) -> None:
+        if self._start_failure is not None:
+            raise JobMatchError(ErrorKind.START_FAILED, f"the server failed to start: {self._start_failure}")
         if self._shutting_down:
             raise JobMatchError(ErrorKind.SHUTTING_DOWN, "the server is shutting down")
         if not self._accepting:
