@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from jobmatch.server.config import ModelSpec
-from jobmatch.server.models import ModelLoadError, load_encoder, onnx_transformer, pick_backend
+from jobmatch.server.models import ModelLoadError, load_encoder, loading, onnx_transformer, pick_backend
 from jobmatch.server.models.onnx_transformer import OnnxExportError, OnnxTransformer, check_exportable
 
 TEXTS = ["data scientist", "Python, SQL, statistics", "nurse", "care for patients, hygiene", "Koch"]
@@ -22,6 +22,10 @@ CPU = torch.device("cpu")
 def load(path: Path, backend: str, cache_dir: Path):
     spec = ModelSpec(name=path.name, source=str(path))
     return load_encoder(spec, device=CPU, dtype=torch.float32, backend=backend, cache_dir=cache_dir)
+
+
+def exports(cache_dir: Path) -> list[Path]:
+    return sorted((cache_dir / "onnx").glob("*.onnx"))
 
 
 @pytest.mark.parametrize("model", ["jobbert_path", "legacy_jobbert_path", "symmetric_path", "minilm"])
@@ -43,17 +47,17 @@ def test_onnx_vectors_equal_torch_on_every_side(model: str, request: pytest.Fixt
 def test_the_export_is_made_once_and_reused(jobbert_path: Path, tmp_path: Path, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="jobmatch.server.models.onnx_transformer"):
         load(jobbert_path, "onnx", tmp_path)
-        (export,) = tmp_path.glob("*.onnx")
+        (export,) = exports(tmp_path)
         written = export.stat().st_mtime_ns
         load(jobbert_path, "onnx", tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == [export.name]  # no temporary files left
+    assert [p.name for p in (tmp_path / "onnx").iterdir()] == [export.name]  # no temporary files left
     assert export.stat().st_mtime_ns == written
     assert any("using the ONNX export cached" in r.getMessage() for r in caplog.records)
 
 
 def test_a_damaged_cache_file_is_dropped_and_torch_serves(jobbert_path: Path, tmp_path: Path) -> None:
     load(jobbert_path, "onnx", tmp_path)
-    (export,) = tmp_path.glob("*.onnx")
+    (export,) = exports(tmp_path)
     export.write_bytes(export.read_bytes()[:100])  # cut short, as by a full disk outside the atomic write
     assert load(jobbert_path, "auto", tmp_path).backend == "torch"
     assert not export.exists()
@@ -63,7 +67,7 @@ def test_a_damaged_cache_file_is_dropped_and_torch_serves(jobbert_path: Path, tm
 def test_different_weights_get_their_own_export(jobbert_path: Path, symmetric_path: Path, tmp_path: Path) -> None:
     load(jobbert_path, "onnx", tmp_path)
     load(symmetric_path, "onnx", tmp_path)
-    assert len(list(tmp_path.glob("*.onnx"))) == 2
+    assert len(exports(tmp_path)) == 2
 
 
 def test_auto_is_onnx_for_float32_on_a_cpu_only() -> None:
@@ -83,7 +87,25 @@ def test_a_layout_the_export_does_not_cover_stays_on_torch(
     assert load(jobbert_path, "auto", tmp_path).backend == "torch"
     with pytest.raises(ModelLoadError, match="cannot run on ONNX Runtime"):
         load(jobbert_path, "onnx", tmp_path)
-    assert not list(tmp_path.glob("*.onnx"))
+    assert not exports(tmp_path)
+
+
+def test_an_export_that_differs_from_torch_is_not_used(
+    jobbert_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Below zero, any difference (even none) counts as too large: as for an export that computes wrongly.
+    monkeypatch.setattr(loading, "ONNX_TOLERANCE", -1.0)
+    assert load(jobbert_path, "auto", tmp_path).backend == "torch"
+    with pytest.raises(ModelLoadError, match="differs from torch"):
+        load(jobbert_path, "onnx", tmp_path)
+
+
+def test_an_unwritable_cache_directory_leaves_the_model_on_torch(jobbert_path: Path, tmp_path: Path) -> None:
+    cache_file = tmp_path / "not-a-directory"
+    cache_file.write_text("")
+    assert load(jobbert_path, "auto", cache_file).backend == "torch"
+    with pytest.raises(ModelLoadError, match="the ONNX export failed"):
+        load(jobbert_path, "onnx", cache_file)
 
 
 def test_only_a_transformer_module_is_exported() -> None:

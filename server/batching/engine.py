@@ -15,9 +15,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import platformdirs
 
 from jobmatch.server.batching.queue import InputQueue
 from jobmatch.server.batching.work import EmbedJob, EmbedResult, OutputOptions
@@ -288,7 +285,6 @@ class EmbeddingEngine:
         """Runs on the device worker thread: load and warm every model there."""
         device = pick_device(self.settings.device)
         dtype = pick_dtype(self.settings.dtype, device)
-        cache_dir = self.settings.cache_dir or Path(platformdirs.user_cache_dir("jobmatch"))
         encoders = {}
         for spec in self.settings.models:
             encoder = load_encoder(
@@ -296,11 +292,11 @@ class EmbeddingEngine:
                 device=device,
                 dtype=dtype,
                 backend=self.settings.backend,
-                cache_dir=cache_dir / "onnx",
+                cache_dir=self.settings.cache_dir,
                 threads=self._worker.cpu_threads_each(device),
                 trust_remote_code=self.settings.trust_remote_code,
             )
-            for side in SIDES if encoder.asymmetric else (None,):
+            for side in encoder.distinct_sides:
                 encoder.encode(PROBE_TEXTS, side)
             encoders[spec.name] = encoder
             logger.info(

@@ -80,6 +80,11 @@ class SideEncoder:
     def asymmetric(self) -> bool:
         return self._router is not None
 
+    @property
+    def distinct_sides(self) -> tuple[str | None, ...]:
+        """One side per distinct head: both sides of an asymmetric model, None for a symmetric one."""
+        return SIDES if self.asymmetric else (None,)
+
     def tokenize(self, texts: Sequence[str], *, truncate: bool) -> list[list[int]]:
         """Token ids of each text, special tokens included; cut to `max_input_tokens` if `truncate`."""
         encoded = self.tokenizer(

@@ -6,11 +6,12 @@ import importlib.util
 import logging
 from pathlib import Path
 
+import platformdirs
 import torch
 from sentence_transformers import SentenceTransformer
 
 from jobmatch.server.config import ModelSpec
-from jobmatch.server.models.encoder import SIDES, SideEncoder
+from jobmatch.server.models.encoder import SideEncoder
 from jobmatch.server.models.onnx_transformer import OnnxExportError, onnx_transformer
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ def load_encoder(
 ) -> SideEncoder:
     """Load `spec.source` (a local directory or a Hugging Face Hub id) as a SideEncoder.
 
-    With backend `onnx` its transformer runs on ONNX Runtime (exported once into `cache_dir`);
+    With backend `onnx` its transformer runs on ONNX Runtime (exported once into `cache_dir`/onnx,
+    by default the per-user cache directory);
     with `auto` too, unless the export fails or differs from torch, which then serves it. ONNX
     Runtime computes on `threads` threads (default: torch's count).
     Call this on the inference thread: the first torch call fixes the thread that runs fastest.
@@ -83,10 +85,9 @@ def load_encoder(
         raise ModelLoadError(f"cannot load model {spec.name!r} from {spec.source}: {err}") from err
     if pick_backend(backend, device, dtype) == "torch":
         return encoder
-    if cache_dir is None:
-        raise ValueError("the onnx backend needs a cache directory for its exports")
+    exports = (cache_dir or Path(platformdirs.user_cache_dir("jobmatch"))) / "onnx"
     try:
-        return _onnx_encoder(encoder, cache_dir, threads or torch.get_num_threads())
+        return _onnx_encoder(encoder, exports, threads or torch.get_num_threads())
     except OnnxExportError as err:
         if backend == "onnx":
             raise ModelLoadError(f"model {spec.name!r} cannot run on ONNX Runtime: {err}") from err
@@ -98,7 +99,7 @@ def _onnx_encoder(encoder: SideEncoder, cache_dir: Path, threads: int) -> SideEn
     """`encoder` with its transformer on ONNX Runtime, checked against torch on every side."""
     transformer = onnx_transformer(encoder.model[0], cache_dir, threads)
     fast = SideEncoder(encoder.name, encoder.source, encoder.model, input_module=transformer, backend="onnx")
-    for side in SIDES if encoder.asymmetric else (None,):
+    for side in encoder.distinct_sides:
         expected = encoder.encode(PROBE_TEXTS, side)
         difference = float((fast.encode(PROBE_TEXTS, side) - expected).abs().max())
         if difference > ONNX_TOLERANCE * max(1.0, float(expected.abs().max())):

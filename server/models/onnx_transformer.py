@@ -96,10 +96,11 @@ def export(module: Transformer, path: Path) -> None:
     wrapper = _LastHiddenState(module.auto_model).eval()
     example = (torch.tensor([[0, 5, 6, 2], [0, 7, 2, 1]]), torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]))
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUT_NAMES, OUTPUT_NAME)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    os.close(fd)
+    temporary: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
+        os.close(fd)
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             # The TorchScript exporter, deprecated: its graphs ran 15% faster than torch.export's
@@ -115,8 +116,9 @@ def export(module: Transformer, path: Path) -> None:
                 dynamo=False,
             )
         os.replace(temporary, path)
-    except Exception as err:
-        Path(temporary).unlink(missing_ok=True)
+    except Exception as err:  # an unwritable cache directory too: `auto` then stays on torch
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
         raise OnnxExportError(f"the ONNX export failed: {err}") from err
 
 
