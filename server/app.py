@@ -21,7 +21,7 @@ from jobmatch.server.api.handlers import service_handler
 from jobmatch.server.api.match_service import MatchServicer
 from jobmatch.server.batching import EmbeddingEngine
 from jobmatch.server.config import ServerSettings
-from jobmatch.server.drain import CallClock
+from jobmatch.server.drain import CallTracker
 from jobmatch.server.index import EngineEmbedder, QdrantStore
 from jobmatch.server.matching import open_configured_store, prepare_index
 from jobmatch.server.observability import ServerMetrics
@@ -55,7 +55,7 @@ class JobMatchServer:
         self.metrics_port: int | None = None
         self._server: grpc.aio.Server | None = None
         self._store: QdrantStore | None = None
-        self._calls = CallClock()
+        self._calls = CallTracker()
 
     async def start(self) -> int:
         """Listen and answer (health NOT_SERVING, calls UNAVAILABLE) before models are loaded."""
@@ -91,7 +91,7 @@ class JobMatchServer:
         return self.port
 
     def _interceptors(self) -> list[grpc.aio.ServerInterceptor]:
-        """Outermost first: the call clock (drain.py), metrics see every call (refused ones too), then
+        """Outermost first: the call tracker (drain.py), metrics see every call (refused ones too), then
         traces, then the key check."""
         interceptors: list[grpc.aio.ServerInterceptor] = [self._calls]
         if self.metrics is not None:
@@ -131,9 +131,9 @@ class JobMatchServer:
         started = time.monotonic()
         await self.begin_shutdown()
         if self._server is not None:
-            # calls in transit get UNAVAILABLE, not CANCELLED (drain.py); half the grace at most, so
-            # callers that keep calling cannot take the time in-flight calls need to finish
-            await self._calls.wait_quiet(grace / 2)
+            # calls in transit get UNAVAILABLE, not CANCELLED, and responses are read before
+            # connections close (drain.py); calls still running when the grace ends are cancelled
+            await self._calls.wait_drained(grace)
             await self._server.stop(max(0.0, grace - (time.monotonic() - started)))
         await self.engine.close()
         if self._store is not None:

@@ -10,9 +10,9 @@ Every server has its own registry, so several servers in one process never share
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from jobmatch.server.api.call_hooks import around_each_call
 from jobmatch.server.batching import EmbeddingEngine
 from jobmatch.server.config import ServerSettings
 
@@ -158,45 +159,16 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
-        if handler.unary_unary is not None:
-            return handler._replace(unary_unary=self._timed(method, handler.unary_unary))
-        if handler.stream_unary is not None:
-            return handler._replace(stream_unary=self._timed(method, handler.stream_unary))
-        if handler.unary_stream is not None:
-            return handler._replace(unary_stream=self._timed_any(method, handler.unary_stream))
-        return handler._replace(stream_stream=self._timed_any(method, handler.stream_stream))
 
-    def _timed_any(self, method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
-        """Streaming behaviors either yield responses or write them with context.write() (health Watch)."""
-        if inspect.isasyncgenfunction(behavior):
-            return self._timed_stream(method, behavior)
-        return self._timed(method, behavior)
-
-    def _timed(self, method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        @asynccontextmanager
+        async def timed(context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
             started, error = time.perf_counter(), None
             try:
-                return await behavior(request, context)
+                yield
             except BaseException as err:
                 error = err
                 raise
             finally:
                 self._metrics.observe_rpc(method, time.perf_counter() - started, _final_code(context, error))
 
-        return timed
-
-    def _timed_stream(
-        self, method: str, behavior: Callable[..., AsyncIterator[Any]]
-    ) -> Callable[..., AsyncIterator[Any]]:
-        async def timed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            started, error = time.perf_counter(), None
-            try:
-                async for response in behavior(request, context):
-                    yield response
-            except BaseException as err:
-                error = err
-                raise
-            finally:
-                self._metrics.observe_rpc(method, time.perf_counter() - started, _final_code(context, error))
-
-        return timed
+        return around_each_call(handler, timed)

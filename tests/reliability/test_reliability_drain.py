@@ -1,32 +1,113 @@
-"""The shutdown drain waits for calls to stop arriving, and never longer than its limit."""
+"""The shutdown drain waits for calls to stop arriving and running, then a moment more, and never
+longer than its limit. A real grpc.aio server on 127.0.0.1 with the tracker as its interceptor."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
 
-from jobmatch.server.drain import CallClock
+import grpc
+import pytest
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from jobmatch.server.drain import CallTracker
+
+SLEEP_METHOD = "/test.Sleeper/Sleep"
 
 
-async def test_wait_quiet_returns_once_no_call_arrived_for_the_quiet_time() -> None:
-    clock = CallClock()
+async def sleep(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    """Sleeps as many milliseconds as the request says, as ASCII digits; answers b"done"."""
+    await asyncio.sleep(int(request.decode()) / 1000)
+    return b"done"
+
+
+@pytest.fixture
+async def tracked() -> AsyncIterator[tuple[CallTracker, grpc.aio.Channel]]:
+    tracker = CallTracker()
+    server = grpc.aio.server(interceptors=[tracker])
+    server.add_generic_rpc_handlers(
+        [grpc.method_handlers_generic_handler("test.Sleeper", {"Sleep": grpc.unary_unary_rpc_method_handler(sleep)})]
+    )
+    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield tracker, channel
+    finally:
+        await channel.close()
+        await server.stop(None)
+
+
+async def call_sleep(channel: grpc.aio.Channel, milliseconds: int) -> bytes:
+    return await channel.unary_unary(SLEEP_METHOD)(str(milliseconds).encode(), timeout=10)
+
+
+async def until(condition: Callable[[], bool], limit_s: float = 5) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+async def test_drained_once_no_call_arrived_for_the_quiet_time(tracked) -> None:
+    tracker, _ = tracked
     started = time.monotonic()
-    await clock.wait_quiet(limit_s=5, quiet_s=0.2)
+    await tracker.wait_drained(limit_s=5, quiet_s=0.2)
     assert 0.15 < time.monotonic() - started < 1
 
 
-async def test_wait_quiet_gives_up_at_its_limit_while_calls_keep_arriving() -> None:
-    clock = CallClock()
+async def test_waits_for_a_running_call_to_end_and_then_the_quiet_time(tracked) -> None:
+    tracker, channel = tracked
+    call = asyncio.create_task(call_sleep(channel, 600))
+    await until(lambda: tracker.running == 1)
+    started = time.monotonic()
+    await tracker.wait_drained(limit_s=5, quiet_s=0.2)
+    waited = time.monotonic() - started
+    assert call.done()
+    assert call.result() == b"done"
+    assert tracker.running == 0
+    assert 0.5 < waited < 2.5, f"waited {waited:.2f} s for a call with ~0.6 s left, plus 0.2 s"
+
+
+async def test_gives_up_at_its_limit_while_a_call_runs(tracked) -> None:
+    tracker, channel = tracked
+    call = asyncio.create_task(call_sleep(channel, 3000))
+    await until(lambda: tracker.running == 1)
+    started = time.monotonic()
+    await tracker.wait_drained(limit_s=0.5, quiet_s=0.1)
+    assert 0.45 < time.monotonic() - started < 1.5
+    assert tracker.running == 1
+    assert not call.done()
+    call.cancel()
+
+
+async def test_gives_up_at_its_limit_while_calls_keep_arriving(tracked) -> None:
+    tracker, channel = tracked
 
     async def keep_calling() -> None:
         while True:
-            clock.last_call = time.monotonic()  # what intercept_service records for each call
+            await call_sleep(channel, 0)
             await asyncio.sleep(0.05)
 
     caller = asyncio.create_task(keep_calling())
+    await until(lambda: tracker.last_event > time.monotonic() - 0.05)
     started = time.monotonic()
     try:
-        await clock.wait_quiet(limit_s=0.6, quiet_s=0.2)
+        await tracker.wait_drained(limit_s=0.6, quiet_s=0.2)
     finally:
         caller.cancel()
     assert 0.55 < time.monotonic() - started < 1.5
+
+
+async def test_an_open_health_watch_is_not_waited_for(tracked) -> None:
+    tracker, channel = tracked
+    watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+    assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
+    await asyncio.sleep(0.3)  # the Watch call's arrival is behind the quiet time
+    started = time.monotonic()
+    await tracker.wait_drained(limit_s=5, quiet_s=0.2)
+    assert time.monotonic() - started < 1
+    assert tracker.running == 0
+    watch.cancel()
