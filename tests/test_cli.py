@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import grpc
 import numpy as np
-import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from jobmatch.cli import main
 from tests.conftest import make_settings
 from tests.support.server import ServerThread
+from tests.support.server_process import ServerProcess
 from tests.support.tiny_models import reference_embedding
 
 
@@ -44,41 +39,13 @@ def test_models_lists_the_models(server: ServerThread, capsys) -> None:
     assert "careerbert: 32-d, symmetric" in out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_serving(target: str, process: subprocess.Popen, limit_s: float = 120) -> None:
-    deadline = time.monotonic() + limit_s
-    with grpc.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read()
-            try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.2)
-    pytest.fail("server never became SERVING")
-
-
-def test_serve_runs_until_sigterm_and_exits_cleanly(jobbert_path: Path, tmp_path: Path, capsys) -> None:
-    port = free_port()
-    env = {**os.environ, "JOBMATCH_MAX_BATCH_SIZE": "16", "JOBMATCH_QDRANT_PATH": str(tmp_path / "qdrant")}
-    command = [sys.executable, "-m", "jobmatch.cli", "serve", "--model", f"tiny={jobbert_path}", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_serving(f"127.0.0.1:{port}", process)
-        assert main(["embed", "nurse", "--side", "anchor", "--server", f"127.0.0.1:{port}"]) == 0
+def test_serve_runs_until_sigterm_and_exits_cleanly(jobbert_path: Path, capsys) -> None:
+    arguments = ["--model", f"tiny={jobbert_path}", "--auto-sync"]
+    with ServerProcess(arguments, env={"JOBMATCH_MAX_BATCH_SIZE": "16"}, start_s=120) as server:
+        assert main(["embed", "nurse", "--side", "anchor", "--server", server.target]) == 0
         assert json.loads(capsys.readouterr().out)["text"] == "nurse"
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        process.kill()
-    assert "shutting down" in process.stderr.read()
+        assert server.terminate(timeout=30) == 0
+    assert "shutting down" in server.log()
 
 
 def test_serve_with_a_missing_model_path_fails_clearly(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,33 +19,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from jobmatch.client import JobMatchClient, JobMatchClientError
+from tests.support.server_process import ServerProcess, free_port
 
 GRACE_S = 20.0
 BIG_CALL = [f"job title number {i}" for i in range(4000)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_serving(target: str, process: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    with grpc.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "the server exited during start-up"
-            try:
-                if (
-                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
-                    == health_pb2.HealthCheckResponse.SERVING
-                ):
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-    raise TimeoutError(f"{target} not SERVING after {timeout_s} s")
 
 
 def queued_inputs(metrics_port: int) -> float:
@@ -56,31 +32,22 @@ def queued_inputs(metrics_port: int) -> float:
 
 
 @pytest.fixture
-def served(jobbert_path: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen, Path, int]]:
-    """The server process, one forward pass per input so a big call stays in flight for a while."""
-    port, metrics_port = free_port(), free_port()
-    log = tmp_path / "server.log"
-    command = [
-        sys.executable, "-m", "jobmatch.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--model", f"jobbert={jobbert_path}", "--no-auto-sync", "--qdrant-path", str(tmp_path / "qdrant"),
-        "--max-batch-size", "1", "--max-batch-wait-ms", "0", "--grace-period-s", str(GRACE_S), "--log-format", "json",
+def served(jobbert_path: Path) -> Iterator[tuple[ServerProcess, int]]:
+    """The server process, one forward pass per input so a big call stays in flight for a while;
+    and its metrics port."""
+    metrics_port = free_port()
+    arguments = [
+        "--model", f"jobbert={jobbert_path}", "--max-batch-size", "1", "--max-batch-wait-ms", "0",
+        "--grace-period-s", str(GRACE_S), "--log-format", "json",
         "--max-inputs-per-request", str(len(BIG_CALL)), "--metrics-port", str(metrics_port),
     ]  # fmt: skip
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            command, stderr=stderr, stdout=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"}
-        )
-    try:
-        wait_serving(f"127.0.0.1:{port}", process)
-        yield f"127.0.0.1:{port}", process, log, metrics_port
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
+    with ServerProcess(arguments) as server:
+        yield server, metrics_port
 
 
-def test_sigterm_drains_in_flight_work_and_refuses_new_calls(served: tuple[str, subprocess.Popen, Path, int]) -> None:
-    target, process, log, metrics_port = served
+def test_sigterm_drains_in_flight_work_and_refuses_new_calls(served: tuple[ServerProcess, int]) -> None:
+    server, metrics_port = served
+    target, process = server.target, server.process
     results: dict[str, object] = {}
 
     def big_call() -> None:
@@ -116,7 +83,7 @@ def test_sigterm_drains_in_flight_work_and_refuses_new_calls(served: tuple[str, 
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
     # Every log record is one JSON object per line (progress bars of weight loading are not log records).
-    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
     messages = [r["message"] for r in records]
     assert any(m.startswith("shutting down") for m in messages), messages
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
