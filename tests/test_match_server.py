@@ -96,6 +96,16 @@ def test_get_occupation_by_uri(client: JobMatchClient) -> None:
     assert (caught.value.code, caught.value.reason) == (grpc.StatusCode.NOT_FOUND, "OCCUPATION_NOT_FOUND")
 
 
+def test_matches_carry_descriptions_only_when_asked(client: JobMatchClient) -> None:
+    plain = client.match_occupations("data scientist", top_k=5)
+    described = client.match_occupations("data scientist", top_k=5, include_descriptions=True)
+    assert [m.uri for m in described] == [m.uri for m in plain]
+    assert all(m.description == "" for m in plain)
+    for match in described:
+        assert match.description == client.get_occupation(match.uri).description
+        assert match.description
+
+
 def test_match_skills_returns_ranked_esco_skills(client: JobMatchClient) -> None:
     skills = client.match_skills("data scientist", top_k=8)
     assert len(skills) == 8

@@ -124,7 +124,8 @@ QUERY_KINDS = {
 
 @dataclass(frozen=True)
 class OccupationMatch:
-    """An ESCO occupation found for a query; `skills` are its essential skill labels."""
+    """An ESCO occupation found for a query; `skills` are its essential skill labels, `description`
+    is empty unless asked for (`include_descriptions`)."""
 
     uri: str
     preferred_label: str
@@ -132,10 +133,19 @@ class OccupationMatch:
     code: str
     score: float
     skills: tuple[str, ...]
+    description: str = ""
 
     @classmethod
     def from_proto(cls, match: match_pb2.OccupationMatch) -> OccupationMatch:
-        return cls(match.uri, match.preferred_label, match.isco_group, match.code, match.score, tuple(match.skills))
+        return cls(
+            match.uri,
+            match.preferred_label,
+            match.isco_group,
+            match.code,
+            match.score,
+            tuple(match.skills),
+            match.description,
+        )
 
 
 @dataclass(frozen=True)
@@ -151,12 +161,17 @@ class SkillMatch:
 
 
 def match_request(
-    query: str, kind: str, top_k: int, language: str, isco_prefixes: Sequence[str]
+    query: str, kind: str, top_k: int, language: str, isco_prefixes: Sequence[str], include_descriptions: bool
 ) -> match_pb2.MatchOccupationsRequest:
     if kind not in QUERY_KINDS:
         raise ValueError(f"kind must be one of {sorted(QUERY_KINDS)}, got {kind!r}")
     return match_pb2.MatchOccupationsRequest(
-        query=query, kind=QUERY_KINDS[kind], top_k=top_k, language=language, isco_group_prefixes=isco_prefixes
+        query=query,
+        kind=QUERY_KINDS[kind],
+        top_k=top_k,
+        language=language,
+        isco_group_prefixes=isco_prefixes,
+        include_descriptions=include_descriptions,
     )
 
 

@@ -153,10 +153,12 @@ class JobMatchClient:
         top_k: int = 10,
         language: str = "",
         isco_prefixes: Sequence[str] = (),
+        include_descriptions: bool = False,
         timeout: float | None = None,
     ) -> list[OccupationMatch]:
-        """ESCO occupations closest to `query`, best first. `kind`: job_title, skills or text."""
-        request = match_request(query, kind, top_k, language, isco_prefixes)
+        """ESCO occupations closest to `query`, best first. `kind`: job_title, skills or text;
+        `include_descriptions` fills each match's description (in its label's language)."""
+        request = match_request(query, kind, top_k, language, isco_prefixes, include_descriptions)
         try:
             response = self._match.MatchOccupations(request, timeout=timeout or self.timeout, metadata=self._metadata)
         except grpc.RpcError as err:

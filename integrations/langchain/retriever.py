@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -17,9 +16,10 @@ from jobmatch.integrations.langchain._connection import JobMatchConnection
 QueryKind = Literal["job_title", "skills", "text"]
 
 
-def occupation_document(match: OccupationMatch, description: str = "") -> Document:
-    """A match as a Document: the label (and description) as content; URI, ISCO group, score, skills as metadata."""
-    content = f"{match.preferred_label}\n\n{description}" if description else match.preferred_label
+def occupation_document(match: OccupationMatch) -> Document:
+    """A match as a Document: the label (and description, if the match has one) as content; URI, ISCO
+    group, score, skills as metadata."""
+    content = f"{match.preferred_label}\n\n{match.description}" if match.description else match.preferred_label
     metadata = {
         "uri": match.uri,
         "preferred_label": match.preferred_label,
@@ -58,7 +58,7 @@ class JobMatchRetriever(JobMatchConnection, BaseRetriever):
     """Keep occupations whose ISCO-08 code starts with one of these (``["25"]``: ICT professionals)."""
 
     with_descriptions: bool = True
-    """Put the ESCO description after the label in ``page_content`` (one GetOccupation call per match)."""
+    """Put the ESCO description after the label in ``page_content`` (fetched in the same call)."""
 
     def _search(
         self,
@@ -75,6 +75,7 @@ class JobMatchRetriever(JobMatchConnection, BaseRetriever):
             "kind": kind or self.kind,
             "language": self.language if language is None else language,
             "isco_prefixes": list(self.isco_prefixes if isco_prefixes is None else isco_prefixes),
+            "include_descriptions": self.with_descriptions,
         }
 
     def _get_relevant_documents(
@@ -88,11 +89,7 @@ class JobMatchRetriever(JobMatchConnection, BaseRetriever):
         isco_prefixes: Sequence[str] | None = None,
     ) -> list[Document]:
         search = self._search(k, kind, language, isco_prefixes)
-        matches = self.client.match_occupations(query, **search)
-        if not self.with_descriptions:
-            return [occupation_document(m) for m in matches]
-        described = [self.client.get_occupation(m.uri, language=search["language"]) for m in matches]
-        return [occupation_document(m, o.description) for m, o in zip(matches, described, strict=True)]
+        return [occupation_document(m) for m in self.client.match_occupations(query, **search)]
 
     async def _aget_relevant_documents(
         self,
@@ -105,9 +102,4 @@ class JobMatchRetriever(JobMatchConnection, BaseRetriever):
         isco_prefixes: Sequence[str] | None = None,
     ) -> list[Document]:
         search = self._search(k, kind, language, isco_prefixes)
-        client = self.async_client
-        matches = await client.match_occupations(query, **search)
-        if not self.with_descriptions:
-            return [occupation_document(m) for m in matches]
-        described = await asyncio.gather(*(client.get_occupation(m.uri, language=search["language"]) for m in matches))
-        return [occupation_document(m, o.description) for m, o in zip(matches, described, strict=True)]
+        return [occupation_document(m) for m in await self.async_client.match_occupations(query, **search)]

@@ -39,6 +39,7 @@ def _occupation_match(match: OccupationMatch) -> pb.OccupationMatch:
         score=match.score,
         skills=match.essential_skills,
         code=match.code,
+        description=match.description,
     )
 
 
@@ -88,6 +89,7 @@ class MatchServicer:
             top_k=_top_k(request.top_k),
             language=request.language or None,
             isco_prefixes=list(request.isco_group_prefixes),
+            with_descriptions=request.include_descriptions,
         )
         manifest = index.manifest
         return pb.MatchOccupationsResponse(

@@ -60,6 +60,7 @@ class OccupationMatch:
     vector: str
     essential_skills: tuple[str, ...]
     scores: Mapping[str, float] = field(default_factory=dict)
+    description: str = ""  # in the label's language, when asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,7 @@ class OccupationIndex:
         isco_prefixes: Sequence[str] = (),
         *,
         strategy: Strategy | None = None,
+        with_descriptions: bool = False,
     ) -> list[OccupationMatch]:
         """The ``top_k`` occupations closest to ``query``, best first.
 
@@ -202,10 +204,12 @@ class OccupationIndex:
         head) or ``text`` (a resume or job ad); ``strategy`` overrides the kind's default
         (:data:`~jobmatch.server.index.strategies.DEFAULT_STRATEGIES`). ``language`` restricts the
         search to that language's labels and to occupations labelled in it (None: every synced
-        language); ``isco_prefixes`` keeps occupations whose ISCO group starts with one of them.
+        language); ``isco_prefixes`` keeps occupations whose ISCO group starts with one of them;
+        ``with_descriptions`` fills each match's description.
         """
         text = _check_query(query, top_k)
         prefixes = _check_prefixes(isco_prefixes)
+        fields = [*_MATCH_FIELDS, "description"] if with_descriptions else _MATCH_FIELDS
 
         async def run(opened: _Opened) -> list[OccupationMatch]:
             layout = opened.manifest.layout
@@ -232,7 +236,7 @@ class OccupationIndex:
             ]
             best = fuse(hits)[:top_k]
             # payloads of the winners only: candidates for fusion are many, and skill lists long
-            records = await self.store.retrieve(opened.collection, [f.id for f in best], _MATCH_FIELDS)
+            records = await self.store.retrieve(opened.collection, [f.id for f in best], fields)
             payloads = {str(r.id): r.payload or {} for r in records}
             return [_occupation_match(f, payloads[f.id], language) for f in best if f.id in payloads]
 
@@ -325,4 +329,5 @@ def _occupation_match(fused: Fused, payload: Mapping[str, Any], language: str | 
         vector=fused.vector,
         essential_skills=tuple(s for s in payload.get("essential_skills", ()) if s),
         scores=dict(fused.scores),
+        description=payload.get("description", {}).get(lang, ""),
     )

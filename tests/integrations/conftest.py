@@ -18,7 +18,10 @@ DATA_SCIENTIST_LABEL = "data engineer"
 @pytest.fixture(scope="package")
 def esco_server(jobbert_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     settings = make_settings(
-        [f"jobbert={jobbert_path}"], qdrant_path=tmp_path_factory.mktemp("qdrant-langchain"), auto_sync=True
+        [f"jobbert={jobbert_path}"],
+        qdrant_path=tmp_path_factory.mktemp("qdrant-langchain"),
+        auto_sync=True,
+        metrics_port=0,  # tests count the calls an integration makes
     )
     with ServerThread(settings) as running:
         yield running
@@ -27,3 +30,10 @@ def esco_server(jobbert_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="package")
 def target(esco_server: ServerThread) -> str:
     return esco_server.target
+
+
+def calls_made(server: ServerThread, method: str) -> float:
+    """How many MatchService `method` calls the server has finished so far."""
+    assert server.app.metrics is not None
+    labels = {"service": "jobmatch.v1.MatchService", "method": method}
+    return server.app.metrics.registry.get_sample_value("jobmatch_rpc_duration_seconds_count", labels) or 0.0

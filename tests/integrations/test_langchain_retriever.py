@@ -9,7 +9,8 @@ from langchain_core.tools import create_retriever_tool
 
 from jobmatch.client import JobMatchClient, JobMatchClientError
 from jobmatch.integrations.langchain import JobMatchRetriever
-from tests.integrations.conftest import DATA_SCIENTIST, DATA_SCIENTIST_LABEL
+from tests.integrations.conftest import DATA_SCIENTIST, DATA_SCIENTIST_LABEL, calls_made
+from tests.support.server import ServerThread
 
 
 @pytest.fixture
@@ -36,6 +37,16 @@ def test_documents_carry_the_occupation_and_its_metadata(retriever: JobMatchRetr
     assert "statistics" in top.metadata["skills"]
     scores = [d.metadata["score"] for d in documents]
     assert scores == sorted(scores, reverse=True)
+
+
+async def test_descriptions_come_with_the_matches_in_one_call(
+    retriever: JobMatchRetriever, esco_server: ServerThread
+) -> None:
+    before = {m: calls_made(esco_server, m) for m in ("MatchOccupations", "GetOccupation")}
+    documents = retriever.invoke(DATA_SCIENTIST_LABEL, k=5) + await retriever.ainvoke(DATA_SCIENTIST_LABEL, k=5)
+    assert all("\n\n" in d.page_content for d in documents), "every ESCO occupation has a description"
+    assert calls_made(esco_server, "MatchOccupations") - before["MatchOccupations"] == 2
+    assert calls_made(esco_server, "GetOccupation") == before["GetOccupation"]
 
 
 def test_labels_only_without_descriptions(target: str) -> None:

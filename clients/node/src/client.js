@@ -358,6 +358,7 @@ export class JobMatchClient {
       topK: options.topK ?? 0,
       language: options.language ?? '',
       iscoGroupPrefixes: options.iscoGroupPrefixes ?? [],
+      includeDescriptions: options.includeDescriptions ?? false,
     };
     const response = await this._unary(this.match, 'MatchOccupations', request, options);
     return {
@@ -368,6 +369,7 @@ export class JobMatchClient {
         score: m.score,
         skills: m.skills,
         code: m.code,
+        description: m.description,
       })),
       model: response.model,
       escoVersion: response.escoVersion,

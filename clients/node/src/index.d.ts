@@ -131,6 +131,8 @@ export interface MatchOccupationsOptions extends CallOptions {
   language?: string;
   /** Keep occupations whose ISCO group starts with one of these digit strings. */
   iscoGroupPrefixes?: string[];
+  /** Fill each match's `description` (in its label's language). */
+  includeDescriptions?: boolean;
 }
 
 export interface OccupationMatch {
@@ -140,6 +142,8 @@ export interface OccupationMatch {
   score: number;
   skills: string[];
   code: string;
+  /** ESCO description; empty unless `includeDescriptions` was set. */
+  description: string;
 }
 
 export interface MatchOccupationsResult {

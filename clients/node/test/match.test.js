@@ -42,6 +42,15 @@ test('getOccupation returns the occupation of a match', { skip: SKIP }, async ()
   assert.equal(occupation.preferredLabel, first.preferredLabel);
 });
 
+test('matchOccupations carries descriptions only when asked', { skip: SKIP }, async () => {
+  const [plain] = (await client.matchOccupations('nurse', { topK: 1 })).matches;
+  const [described] = (await client.matchOccupations('nurse', { topK: 1, includeDescriptions: true })).matches;
+  assert.equal(plain.description, '');
+  assert.equal(described.uri, plain.uri);
+  assert.equal(described.description, (await client.getOccupation(plain.uri)).description);
+  assert.ok(described.description.length > 0);
+});
+
 test('matchSkills returns skills for a job title', { skip: SKIP }, async () => {
   const result = await client.matchSkills('software developer', { topK: 5 });
   assert.ok(result.matches.length > 0 && result.matches.length <= 5);

@@ -19,34 +19,38 @@ QUERY_KIND_SKILLS: QueryKind
 QUERY_KIND_TEXT: QueryKind
 
 class MatchOccupationsRequest(_message.Message):
-    __slots__ = ("query", "kind", "top_k", "language", "isco_group_prefixes")
+    __slots__ = ("query", "kind", "top_k", "language", "isco_group_prefixes", "include_descriptions")
     QUERY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     ISCO_GROUP_PREFIXES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DESCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
     query: str
     kind: QueryKind
     top_k: int
     language: str
     isco_group_prefixes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, query: _Optional[str] = ..., kind: _Optional[_Union[QueryKind, str]] = ..., top_k: _Optional[int] = ..., language: _Optional[str] = ..., isco_group_prefixes: _Optional[_Iterable[str]] = ...) -> None: ...
+    include_descriptions: bool
+    def __init__(self, query: _Optional[str] = ..., kind: _Optional[_Union[QueryKind, str]] = ..., top_k: _Optional[int] = ..., language: _Optional[str] = ..., isco_group_prefixes: _Optional[_Iterable[str]] = ..., include_descriptions: _Optional[bool] = ...) -> None: ...
 
 class OccupationMatch(_message.Message):
-    __slots__ = ("uri", "preferred_label", "isco_group", "score", "skills", "code")
+    __slots__ = ("uri", "preferred_label", "isco_group", "score", "skills", "code", "description")
     URI_FIELD_NUMBER: _ClassVar[int]
     PREFERRED_LABEL_FIELD_NUMBER: _ClassVar[int]
     ISCO_GROUP_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     SKILLS_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     uri: str
     preferred_label: str
     isco_group: str
     score: float
     skills: _containers.RepeatedScalarFieldContainer[str]
     code: str
-    def __init__(self, uri: _Optional[str] = ..., preferred_label: _Optional[str] = ..., isco_group: _Optional[str] = ..., score: _Optional[float] = ..., skills: _Optional[_Iterable[str]] = ..., code: _Optional[str] = ...) -> None: ...
+    description: str
+    def __init__(self, uri: _Optional[str] = ..., preferred_label: _Optional[str] = ..., isco_group: _Optional[str] = ..., score: _Optional[float] = ..., skills: _Optional[_Iterable[str]] = ..., code: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class MatchOccupationsResponse(_message.Message):
     __slots__ = ("matches", "model", "esco_version")
