@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from jobmatch.server.drain import CallTracker
 
 SLEEP_METHOD = "/test.Sleeper/Sleep"
+Tracked = tuple[CallTracker, grpc.aio.Channel]
 
 
 async def sleep(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
@@ -23,7 +24,7 @@ async def sleep(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
 
 
 @pytest.fixture
-async def tracked() -> AsyncIterator[tuple[CallTracker, grpc.aio.Channel]]:
+async def tracked() -> AsyncIterator[Tracked]:
     tracker = CallTracker()
     server = grpc.aio.server(interceptors=[tracker])
     server.add_generic_rpc_handlers(
@@ -51,14 +52,14 @@ async def until(condition: Callable[[], bool], limit_s: float = 5) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_drained_once_no_call_arrived_for_the_quiet_time(tracked) -> None:
+async def test_drained_once_no_call_arrived_for_the_quiet_time(tracked: Tracked) -> None:
     tracker, _ = tracked
     started = time.monotonic()
     await tracker.wait_drained(limit_s=5, quiet_s=0.2)
     assert 0.15 < time.monotonic() - started < 1
 
 
-async def test_waits_for_a_running_call_to_end_and_then_the_quiet_time(tracked) -> None:
+async def test_waits_for_a_running_call_to_end_and_then_the_quiet_time(tracked: Tracked) -> None:
     tracker, channel = tracked
     call = asyncio.create_task(call_sleep(channel, 600))
     await until(lambda: tracker.running == 1)
@@ -71,7 +72,7 @@ async def test_waits_for_a_running_call_to_end_and_then_the_quiet_time(tracked) 
     assert 0.5 < waited < 2.5, f"waited {waited:.2f} s for a call with ~0.6 s left, plus 0.2 s"
 
 
-async def test_gives_up_at_its_limit_while_a_call_runs(tracked) -> None:
+async def test_gives_up_at_its_limit_while_a_call_runs(tracked: Tracked) -> None:
     tracker, channel = tracked
     call = asyncio.create_task(call_sleep(channel, 3000))
     await until(lambda: tracker.running == 1)
@@ -83,7 +84,7 @@ async def test_gives_up_at_its_limit_while_a_call_runs(tracked) -> None:
     call.cancel()
 
 
-async def test_gives_up_at_its_limit_while_calls_keep_arriving(tracked) -> None:
+async def test_gives_up_at_its_limit_while_calls_keep_arriving(tracked: Tracked) -> None:
     tracker, channel = tracked
 
     async def keep_calling() -> None:
@@ -101,7 +102,7 @@ async def test_gives_up_at_its_limit_while_calls_keep_arriving(tracked) -> None:
     assert 0.55 < time.monotonic() - started < 1.5
 
 
-async def test_an_open_health_watch_is_not_waited_for(tracked) -> None:
+async def test_an_open_health_watch_is_not_waited_for(tracked: Tracked) -> None:
     tracker, channel = tracked
     watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
     assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
