@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from measure import process_cpu_s, system_busy_s
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "benchmarks" / "results"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def minilm_path() -> Path:
@@ -42,25 +42,9 @@ def percentiles_ms(seconds: Sequence[float]) -> dict[str, float | None]:
     }
 
 
-def _busy_s() -> float | None:
-    """CPU seconds every process spent busy since boot (/proc/stat); None off Linux."""
-    try:
-        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
-
-
 def _cpu_s(pids: Sequence[int]) -> float:
     """User + system CPU seconds of this process and ``pids`` (all threads)."""
-    total = time.process_time()
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
+    return time.process_time() + sum(process_cpu_s(pid) or 0.0 for pid in pids)
 
 
 @dataclass
@@ -75,12 +59,12 @@ class Window:
 def timed(own_pids: Sequence[int] = ()) -> Iterator[Window]:
     """Time a block; ``other_cores`` counts CPU of processes other than this one and ``own_pids``."""
     window = Window()
-    busy0, own0, started = _busy_s(), _cpu_s(own_pids), time.perf_counter()
+    busy0, own0, started = system_busy_s(), _cpu_s(own_pids), time.perf_counter()
     try:
         yield window
     finally:
         window.seconds = time.perf_counter() - started
-        busy1, own1 = _busy_s(), _cpu_s(own_pids)
+        busy1, own1 = system_busy_s(), _cpu_s(own_pids)
         if busy0 is not None and busy1 is not None and window.seconds > 0:
             window.other_cores = max(0.0, (busy1 - busy0 - (own1 - own0)) / window.seconds)
 

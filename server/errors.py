@@ -117,3 +117,8 @@ class JobMatchError(Exception):
 
     def __repr__(self) -> str:
         return f"JobMatchError({self.kind.name}, {self.message!r})"
+
+
+def start_failed(reason: str) -> JobMatchError:
+    """What every call gets once starting the server (loading the models or the index) failed."""
+    return JobMatchError(ErrorKind.START_FAILED, f"the server failed to start: {reason}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from jobmatch.server.api.handlers import MalformedMessage, require_decoded
-from jobmatch.server.errors import ErrorKind, JobMatchError
+from jobmatch.server.errors import ErrorKind, JobMatchError, start_failed
 from jobmatch.server.index import OccupationIndex, OccupationMatch, OccupationRecord, SkillMatch
 from jobmatch.v1 import match_pb2 as pb
 
@@ -73,7 +73,7 @@ class MatchServicer:
 
     def _ready(self) -> OccupationIndex:
         if self.start_failure is not None:
-            raise JobMatchError(ErrorKind.START_FAILED, f"the server failed to start: {self.start_failure}")
+            raise start_failed(self.start_failure)
         if self.index is None:
             raise JobMatchError(ErrorKind.NOT_READY, "the ESCO index is still loading or syncing; retry shortly")
         return self.index

@@ -20,7 +20,7 @@ from jobmatch.server.batching.queue import InputQueue
 from jobmatch.server.batching.work import EmbedJob, EmbedResult, OutputOptions
 from jobmatch.server.batching.worker import BatchLimits, BatchObserver, DeviceWorker, WorkerStats
 from jobmatch.server.config import ServerSettings
-from jobmatch.server.errors import ErrorKind, JobMatchError
+from jobmatch.server.errors import ErrorKind, JobMatchError, start_failed
 from jobmatch.server.models import SideEncoder, load_encoder, pick_device, pick_dtype
 from jobmatch.server.models.encoder import SIDES
 from jobmatch.server.models.loading import PROBE_TEXTS
@@ -188,7 +188,7 @@ class EmbeddingEngine:
 
     def _check_accepting(self) -> None:
         if self._start_failure is not None:
-            raise JobMatchError(ErrorKind.START_FAILED, f"the server failed to start: {self._start_failure}")
+            raise start_failed(self._start_failure)
         if self._shutting_down:
             raise JobMatchError(ErrorKind.SHUTTING_DOWN, "the server is shutting down")
         if not self._accepting:

@@ -10,6 +10,7 @@ Every server has its own registry, so several servers in one process never share
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -158,17 +159,15 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        method = handler_call_details.method
+        return around_each_call(handler, functools.partial(self._timed, handler_call_details.method))
 
-        @asynccontextmanager
-        async def timed(context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
-            started, error = time.perf_counter(), None
-            try:
-                yield
-            except BaseException as err:
-                error = err
-                raise
-            finally:
-                self._metrics.observe_rpc(method, time.perf_counter() - started, _final_code(context, error))
-
-        return around_each_call(handler, timed)
+    @asynccontextmanager
+    async def _timed(self, method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+        started, error = time.perf_counter(), None
+        try:
+            yield
+        except BaseException as err:
+            error = err
+            raise
+        finally:
+            self._metrics.observe_rpc(method, time.perf_counter() - started, _final_code(context, error))

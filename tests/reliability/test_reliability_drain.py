@@ -52,20 +52,30 @@ async def until(condition: Callable[[], bool], limit_s: float = 5) -> None:
         await asyncio.sleep(0.01)
 
 
+async def running_call(tracked: Tracked, milliseconds: int) -> asyncio.Task[bytes]:
+    """A Sleep call, returned once the tracker counts it as running."""
+    tracker, channel = tracked
+    call = asyncio.create_task(call_sleep(channel, milliseconds))
+    await until(lambda: tracker.running == 1)
+    return call
+
+
+async def drain_time(tracker: CallTracker, limit_s: float, quiet_s: float) -> float:
+    """Seconds `wait_drained` took."""
+    started = time.monotonic()
+    await tracker.wait_drained(limit_s=limit_s, quiet_s=quiet_s)
+    return time.monotonic() - started
+
+
 async def test_drained_once_no_call_arrived_for_the_quiet_time(tracked: Tracked) -> None:
     tracker, _ = tracked
-    started = time.monotonic()
-    await tracker.wait_drained(limit_s=5, quiet_s=0.2)
-    assert 0.15 < time.monotonic() - started < 1
+    assert 0.15 < await drain_time(tracker, limit_s=5, quiet_s=0.2) < 1
 
 
 async def test_waits_for_a_running_call_to_end_and_then_the_quiet_time(tracked: Tracked) -> None:
-    tracker, channel = tracked
-    call = asyncio.create_task(call_sleep(channel, 600))
-    await until(lambda: tracker.running == 1)
-    started = time.monotonic()
-    await tracker.wait_drained(limit_s=5, quiet_s=0.2)
-    waited = time.monotonic() - started
+    tracker, _ = tracked
+    call = await running_call(tracked, 600)
+    waited = await drain_time(tracker, limit_s=5, quiet_s=0.2)
     assert call.done()
     assert call.result() == b"done"
     assert tracker.running == 0
@@ -73,12 +83,9 @@ async def test_waits_for_a_running_call_to_end_and_then_the_quiet_time(tracked: 
 
 
 async def test_gives_up_at_its_limit_while_a_call_runs(tracked: Tracked) -> None:
-    tracker, channel = tracked
-    call = asyncio.create_task(call_sleep(channel, 3000))
-    await until(lambda: tracker.running == 1)
-    started = time.monotonic()
-    await tracker.wait_drained(limit_s=0.5, quiet_s=0.1)
-    assert 0.45 < time.monotonic() - started < 1.5
+    tracker, _ = tracked
+    call = await running_call(tracked, 3000)
+    assert 0.45 < await drain_time(tracker, limit_s=0.5, quiet_s=0.1) < 1.5
     assert tracker.running == 1
     assert not call.done()
     call.cancel()
@@ -94,12 +101,10 @@ async def test_gives_up_at_its_limit_while_calls_keep_arriving(tracked: Tracked)
 
     caller = asyncio.create_task(keep_calling())
     await until(lambda: tracker.last_event > time.monotonic() - 0.05)
-    started = time.monotonic()
     try:
-        await tracker.wait_drained(limit_s=0.6, quiet_s=0.2)
+        assert 0.55 < await drain_time(tracker, limit_s=0.6, quiet_s=0.2) < 1.5
     finally:
         caller.cancel()
-    assert 0.55 < time.monotonic() - started < 1.5
 
 
 async def test_an_open_health_watch_is_not_waited_for(tracked: Tracked) -> None:
@@ -107,8 +112,6 @@ async def test_an_open_health_watch_is_not_waited_for(tracked: Tracked) -> None:
     watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
     assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
     await asyncio.sleep(0.3)  # the Watch call's arrival is behind the quiet time
-    started = time.monotonic()
-    await tracker.wait_drained(limit_s=5, quiet_s=0.2)
-    assert time.monotonic() - started < 1
+    assert await drain_time(tracker, limit_s=5, quiet_s=0.2) < 1
     assert tracker.running == 0
     watch.cancel()
