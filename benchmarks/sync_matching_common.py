@@ -104,6 +104,59 @@ def machine_info(packages: Sequence[str] = PACKAGES) -> dict[str, Any]:
     }
 
 
+def cli_command(subcommand: str, model: Path, model_name: str, *args: str) -> list[str]:
+    """``python -m jobmatch.cli SUBCOMMAND --model NAME=PATH ARGS``: the ``jobmatch`` command, in this Python."""
+    return [sys.executable, "-m", "jobmatch.cli", subcommand, "--model", f"{model_name}={model}", *args]
+
+
+def run_timed_process(command: Sequence[str], log: Path, timeout_s: float = 1800.0) -> dict[str, Any]:
+    """Run ``command`` to its end (output in ``log``) and time the whole process, as ``time`` does.
+
+    Returns wall seconds (start to reaped), user + system CPU seconds (``wait4``'s rusage), peak RSS
+    (``VmHWM``, polled every 5 ms while it runs: ``ru_maxrss`` would report this process's own RSS,
+    which the child inherits at fork), the exit code and the log's last lines. A process still
+    running after ``timeout_s`` is killed (exit code ``"timeout"``).
+    """
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    log.parent.mkdir(parents=True, exist_ok=True)
+    peak_kib = 0
+    with log.open("wb") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT, env=env)
+        code: int | str = "timeout"
+        usage = None
+        while True:
+            peak_kib = max(peak_kib, _status_kib(process.pid, "VmHWM"))
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                code = os.waitstatus_to_exitcode(status)
+                break
+            if time.perf_counter() - started > timeout_s:
+                process.kill()
+                _, _, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.005)
+        wall = time.perf_counter() - started
+        process.returncode = code if isinstance(code, int) else -9  # reaped here: keep Popen from waiting again
+    tail = log.read_text(errors="replace").splitlines()[-12:]
+    return {
+        "command": list(command),
+        "exit_code": code,
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime if usage else None,
+        "max_rss_mb": peak_kib / 1024 if peak_kib else None,
+        "log_tail": tail,
+    }
+
+
+def _status_kib(pid: int, field: str) -> int:
+    """A ``/proc/PID/status`` field in KiB (0 when unreadable: the process is gone or a zombie)."""
+    for line in _read_lines(f"/proc/{pid}/status"):
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
 def _read_lines(path: str) -> list[str]:
     try:
         return Path(path).read_text().splitlines()

@@ -120,6 +120,11 @@ class ServerSettings(BaseSettings):
     )
     match_model: str | None = Field(None, description="model that embeds the ESCO index (default: the first model)")
     auto_sync: bool = Field(True, description="sync the ESCO data into an empty index at start-up")
+    index_descriptions: bool = Field(
+        True,
+        description="embed ESCO occupation descriptions into the index (better job-title matches; "
+        "about twice the texts to embed at sync)",
+    )
 
     @field_validator("esco_dirs", "api_keys", mode="before")
     @classmethod

@@ -99,6 +99,13 @@ _RETRY_DELAYS_S: dict[ErrorKind, float] = {
 }
 
 
+class ModelLoadError(RuntimeError):
+    """A configured model could not be loaded (missing path, no hub access, broken files).
+
+    Defined here, not beside the loader, so the CLI can catch it without importing torch.
+    """
+
+
 class JobMatchError(Exception):
     """A failure with a kind (its status code) and a message meant for the caller.
 

@@ -14,6 +14,8 @@ from jobmatch.server.index import (
     IndexNotFound,
     OccupationIndex,
     QdrantStore,
+    SyncProgress,
+    esco_up_to_date,
     open_store,
     sync_esco,
 )
@@ -21,14 +23,18 @@ from jobmatch.server.index import (
 logger = logging.getLogger(__name__)
 
 
-async def open_configured_store(settings: ServerSettings) -> QdrantStore:
-    """The Qdrant server at `qdrant_url`, else embedded Qdrant in `qdrant_path` (or the default dir)."""
+async def open_configured_store(settings: ServerSettings, *, replace_local_mode: bool = False) -> QdrantStore:
+    """The Qdrant server at `qdrant_url`, else embedded Qdrant (Edge) in `qdrant_path` (or the default dir).
+
+    `replace_local_mode` (a sync with --reindex) moves a store of qdrant-client's local mode aside first.
+    """
     api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
     return await open_store(
         settings.qdrant_url or settings.qdrant_path,
         api_key=api_key,
         shard_number=settings.qdrant_shard_number,
         replication_factor=settings.qdrant_replication_factor,
+        replace_local_mode=replace_local_mode,
     )
 
 
@@ -37,10 +43,37 @@ def load_configured_dataset(settings: ServerSettings) -> EscoDataset:
     return load_bundles(settings.esco_dirs) if settings.esco_dirs else load_snapshot()
 
 
+async def configured_index_up_to_date(
+    settings: ServerSettings, store: QdrantStore, dataset: EscoDataset, *, prune: bool = False
+) -> bool:
+    """True when a sync of `dataset` with the configured index model would write nothing (no model loaded)."""
+    spec = next(m for m in settings.models if m.name == settings.index_model)
+    return await esco_up_to_date(
+        dataset,
+        spec.name,
+        spec.source,
+        store,
+        prune=prune,
+        descriptions=settings.index_descriptions,
+        occupations_alias=settings.occupations_collection,
+        skills_alias=settings.skills_collection,
+    )
+
+
 async def sync_configured(
-    settings: ServerSettings, embedder: Embedder, store: QdrantStore, *, prune: bool = False, reindex: bool = False
+    settings: ServerSettings,
+    embedder: Embedder,
+    store: QdrantStore,
+    *,
+    prune: bool = False,
+    reindex: bool = False,
+    dataset: EscoDataset | None = None,
+    tracker: SyncProgress | None = None,
 ) -> EscoSyncReport:
-    dataset = await asyncio.to_thread(load_configured_dataset, settings)
+    """Sync `dataset` (default: the configured ESCO data) into the store, logging what it did;
+    `tracker` follows how far it is."""
+    if dataset is None:
+        dataset = await asyncio.to_thread(load_configured_dataset, settings)
     await embedder.prepare()  # a remote embedder learns its model name from the server
     logger.info(
         "syncing ESCO %s (%s; %d occupations) into %s with model %s",
@@ -56,9 +89,11 @@ async def sync_configured(
         store,
         prune=prune,
         reindex=reindex,
+        descriptions=settings.index_descriptions,
         progress=True,
         occupations_alias=settings.occupations_collection,
         skills_alias=settings.skills_collection,
+        tracker=tracker,
     )
     for part in (report.occupations, report.skills):
         if part is not None:
@@ -76,10 +111,12 @@ async def sync_configured(
     return report
 
 
-async def prepare_index(settings: ServerSettings, embedder: Embedder, store: QdrantStore) -> OccupationIndex:
+async def prepare_index(
+    settings: ServerSettings, embedder: Embedder, store: QdrantStore, *, tracker: SyncProgress | None = None
+) -> OccupationIndex:
     """Open the occupation index; sync the configured ESCO data first when it is missing or empty
-    and `auto_sync` is on. Without auto_sync an unsynced index is returned unopened: its calls fail
-    with FAILED_PRECONDITION until a sync fills it."""
+    and `auto_sync` is on (`tracker` follows that sync). Without auto_sync an unsynced index is
+    returned unopened: its calls fail with FAILED_PRECONDITION until a sync fills it."""
     aliases = {"alias": settings.occupations_collection, "skills_alias": settings.skills_collection}
     try:
         return await OccupationIndex.open(store, embedder, **aliases)
@@ -87,5 +124,5 @@ async def prepare_index(settings: ServerSettings, embedder: Embedder, store: Qdr
         if not settings.auto_sync:
             logger.warning("%s; match calls fail until `jobmatch sync` fills it", err.message)
             return OccupationIndex(store, embedder, **aliases)
-    await sync_configured(settings, embedder, store)
+    await sync_configured(settings, embedder, store, tracker=tracker)
     return await OccupationIndex.open(store, embedder, **aliases)

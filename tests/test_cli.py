@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 
 from jobmatch.cli import main
 from tests.conftest import make_settings
+from tests.support.esco_bundle import write_bundle
 from tests.support.server import ServerThread
 from tests.support.server_process import ServerProcess
 from tests.support.tiny_models import reference_embedding
@@ -79,11 +81,12 @@ def test_sync_then_match_and_eval_through_the_cli(jobbert_path: Path, tmp_path: 
     )
     settings = make_settings([f"jobbert={jobbert_path}"], qdrant_path=qdrant)
     with ServerThread(settings) as server:
-        assert main(["match", "technical director", "--top-k", "3", "--server", server.target]) == 0
+        assert main(["match", "technical director", "--top-k", "3", "--min-score", "0", "--server", server.target]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert len(lines) == 3
-        assert lines[0].startswith(
-            " 1. 1.000  technical director  (ISCO 2654, http://data.europa.eu/esco/occupation/00030d09"
+        # The fused score of an exact label: its cosine 1 weighed with BM25 and the description.
+        assert re.match(
+            r" 1\. 0\.\d{3}  technical director  \(ISCO 2654, http://data.europa.eu/esco/occupation/00030d09", lines[0]
         )
         assert main(["eval", "--queries", str(queries), "--server", server.target]) == 0
         out = capsys.readouterr().out
@@ -98,3 +101,19 @@ def test_sync_with_a_missing_esco_dir_fails_before_writing(jobbert_path: Path, t
     command = ["sync", "--model", f"jobbert={jobbert_path}", "--qdrant-path", str(qdrant), "--esco-dir", "/nope"]
     assert main(command) == 1
     assert "/nope" in capsys.readouterr().err
+
+
+def test_a_sync_with_another_model_names_the_command_that_rebuilds(
+    jobbert_path: Path, symmetric_path: Path, tmp_path: Path, capsys
+) -> None:
+    """The model-mismatch message reaches a CLI user with the command to run, and that command works."""
+    bundle = write_bundle(tmp_path / "esco", occupations=5, skills=6)
+    base = ["sync", "--esco-dir", str(bundle), "--qdrant-path", str(tmp_path / "qdrant"), "--log-level", "WARNING"]
+    assert main([*base, "--model", f"jobbert={jobbert_path}"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--model", f"careerbert={symmetric_path}"]) == 1
+    err = capsys.readouterr().err
+    assert "jobmatch: the index 'esco_occupations'" in err
+    assert f"`jobmatch sync --reindex --model careerbert={symmetric_path}`" in err
+    assert "reindex=True" in err  # and what a Python caller passes
+    assert main([*base, "--reindex", "--model", f"careerbert={symmetric_path}"]) == 0

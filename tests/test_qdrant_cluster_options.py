@@ -1,7 +1,9 @@
 """Collections created on a Qdrant server carry the configured shards and replicas.
 
-No Qdrant server runs here, so a stand-in on 127.0.0.1 answers the one REST call this needs and
-records its body: the real qdrant-client builds and sends the request.
+No Qdrant server runs here, so a stand-in on 127.0.0.1 answers the REST calls this needs (create a
+collection, create a payload index) and records their bodies: the store's server adapter
+(``open_store(url, shard_number=..., replication_factor=...)``, qdrant-client inside) builds and
+sends the requests.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
-from qdrant_client import models as qm
 
 from jobmatch.server.config import ServerSettings
+from jobmatch.server.index.store import CollectionSpec, DenseSpec
 from jobmatch.server.matching import open_configured_store
+
+SPEC = CollectionSpec(dense={"title_en": DenseSpec(4), "labels_en": DenseSpec(4, multi=True)}, keyword_indexes=("uri",))
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -25,7 +29,8 @@ class _Recorder(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         length = int(self.headers.get("content-length", 0))
         _Recorder.bodies.append(("PUT", self.path, json.loads(self.rfile.read(length) or b"{}")))
-        payload = json.dumps({"result": True, "status": "ok", "time": 0.0}).encode()
+        created = {"operation_id": 1, "status": "completed"} if "/index" in self.path else True
+        payload = json.dumps({"result": created, "status": "ok", "time": 0.0}).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(payload)))
@@ -56,16 +61,20 @@ async def test_created_collections_carry_shards_and_replicas(
     )
     store = await open_configured_store(settings)
     try:
-        await store.create_collection(
-            "esco_test", {"title_en": qm.VectorParams(size=4, distance=qm.Distance.COSINE)}, {}
-        )
+        assert not store.embedded
+        assert _Recorder.bodies == []  # opening contacts nothing
+        await store.create_collection("esco_test", SPEC, {"jobmatch_index": {"schema_version": 2}})
     finally:
         await store.close()
-    ((method, path, body),) = _Recorder.bodies
+    (method, path, body), (index_method, index_path, index_body) = _Recorder.bodies
     assert (method, path.split("?")[0]) == ("PUT", "/collections/esco_test")
     assert body.get("shard_number") == shards
     assert body.get("replication_factor") == replicas
-    assert body["vectors"]["title_en"]["size"] == 4
+    assert body["vectors"]["title_en"] == {"size": 4, "distance": "Cosine"}
+    assert body["vectors"]["labels_en"]["multivector_config"] == {"comparator": "max_sim"}
+    assert body["metadata"] == {"jobmatch_index": {"schema_version": 2}}
+    assert (index_method, index_path.split("?")[0]) == ("PUT", "/collections/esco_test/index")
+    assert index_body == {"field_name": "uri", "field_schema": "keyword"}
 
 
 def test_cluster_options_must_be_positive() -> None:

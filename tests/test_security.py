@@ -3,6 +3,7 @@ by configured name. Certificates are made at test time (tests/support/certs.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,12 +12,13 @@ import pytest
 from google.protobuf import descriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from qdrant_client import QdrantClient
 
 from jobmatch.cli import main as cli_main
 from jobmatch.client import AsyncJobMatchClient, JobMatchClient, JobMatchClientError
 from jobmatch.server.app import EMBEDDING_SERVICE, MATCH_SERVICE
 from jobmatch.server.config import ServerSettings
+from jobmatch.server.esco import load_bundles
+from jobmatch.server.index import open_store
 from tests.conftest import make_settings
 from tests.support.certs import CertFiles, write_certs
 from tests.support.esco_bundle import write_bundle
@@ -260,8 +262,13 @@ def test_sync_through_a_secured_server(
     assert cli_main([*base, "--api-key", "a-wrong-key-0000"]) == 1
     assert "UNAUTHENTICATED" in capsys.readouterr().err
     assert cli_main([*base, "--api-key", KEYS[0]]) == 0
-    index = QdrantClient(path=str(tmp_path / "qdrant"))
-    try:
-        assert index.count("esco_occupations").count == 5
-    finally:
-        index.close()
+    count, uris = asyncio.run(stored_uris(tmp_path / "qdrant", "esco_occupations"))
+    assert count == 5
+    assert uris == set(load_bundles([bundle]).occupations)  # embedded through the secured server
+
+
+async def stored_uris(path: Path, alias: str) -> tuple[int, set[str]]:
+    """The point count and stored URIs of an index in the embedded store at ``path``."""
+    async with await open_store(path) as store:
+        payloads = await store.read_payload(alias, ["uri"])
+        return await store.count(alias), {p["uri"] for p in payloads.values()}

@@ -40,10 +40,11 @@ def occupation_vector_store(
     spec = specs.get(vector_name)
     if spec is None:
         raise ValueError(f"{collection_name!r} has no vector {vector_name!r}; it has {', '.join(sorted(specs))}")
-    if spec.multi:
+    if spec.multi or spec.sparse or spec.side is None:
         raise ValueError(
-            f"{vector_name!r} is a MAX_SIM multivector, which QdrantVectorStore cannot query; "
-            "use a title_<lang> or skills vector, or JobMatchRetriever"
+            f"{vector_name!r} is a {'MAX_SIM multivector' if spec.multi else 'sparse BM25 vector'}, which "
+            "QdrantVectorStore cannot query with JobMatchEmbeddings; use a title_<lang>, description_<lang> or "
+            "skills vector, or JobMatchRetriever"
         )
     query_embeddings = embeddings.model_copy(
         update={"query_side": spec.side, "model": embeddings.model or manifest.model.name}

@@ -1,6 +1,6 @@
 """ESCO occupations and skills in Qdrant: sync (incremental, resumable) and matching.
 
-    store = await open_store()                       # a local directory, or open_store("http://qdrant:6333")
+    store = await open_store()                       # Qdrant Edge in a local directory, or open_store("http://qdrant:6333")
     embedder = EngineEmbedder(engine, "jobbert-v3")  # or RemoteEmbedder(AsyncJobMatchClient(...))
     await sync_esco(load_snapshot(), embedder, store, progress=True)
     index = await OccupationIndex.open(store, embedder)
@@ -8,10 +8,11 @@
     await index.match("Python, SQL, statistics", kind="skills", isco_prefixes=["25"])
     await index.match_skills("data scientist", top_k=10)
 
-Modules: embedder (where vectors come from), store (Qdrant, local or server), schema (vectors,
-manifest), documents (ESCO -> texts, payload, hash), catalog (aliases, rebuilds), pipeline
-(embed + write), sync, strategies + fusion (what a query searches), search (OccupationIndex),
-errors.
+Modules: embedder (where vectors come from), store (Qdrant Edge embedded, or a Qdrant server: one
+interface), schema (vectors, manifest), documents (ESCO -> texts, payload, hash), catalog (aliases,
+rebuilds), pipeline (embed + write), sync, strategies (what a query searches, with which head and
+weight), plan (the one engine request of a match), search_batches (concurrent searches together),
+search (OccupationIndex), errors.
 
 This service uses the ESCO classification of the European Commission.
 """
@@ -38,9 +39,17 @@ from jobmatch.server.index.search import (
     SkillMatch,
     SkillRef,
 )
-from jobmatch.server.index.store import PointData, QdrantStore, default_store_path, open_store
+from jobmatch.server.index.store import PointData, QdrantStore, StoredPoint, default_store_path, open_store
 from jobmatch.server.index.strategies import DEFAULT_STRATEGIES, Kind, Strategy
-from jobmatch.server.index.sync import EscoSyncReport, SyncReport, sync_esco, sync_occupations, sync_skills
+from jobmatch.server.index.sync import (
+    EscoSyncReport,
+    SyncProgress,
+    SyncReport,
+    esco_up_to_date,
+    sync_esco,
+    sync_occupations,
+    sync_skills,
+)
 
 __all__ = [
     "DEFAULT_STRATEGIES",
@@ -74,9 +83,12 @@ __all__ = [
     "SkillRef",
     "StoreLocked",
     "StoreUnavailable",
+    "StoredPoint",
     "Strategy",
+    "SyncProgress",
     "SyncReport",
     "default_store_path",
+    "esco_up_to_date",
     "identity",
     "open_store",
     "point_id",

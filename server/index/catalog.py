@@ -14,12 +14,11 @@ from dataclasses import dataclass, replace
 
 from jobmatch.server.index.errors import IncompatibleIndex, IndexNotFound
 from jobmatch.server.index.schema import (
-    KEYWORD_INDEXES,
     SCHEMA_VERSION,
     IndexKind,
     Manifest,
     collection_name,
-    vectors_config,
+    collection_spec,
 )
 from jobmatch.server.index.store import QdrantStore
 
@@ -79,13 +78,14 @@ async def prepare_target(store: QdrantStore, alias: str, manifest: Manifest, *, 
         if not existing.compatible(manifest):
             raise IncompatibleIndex(f"{_where(store, alias, name)} holds another layout than its name says: drop it")
         return Target(alias, name, live)
-    vectors = vectors_config(manifest.layout, manifest.model.dimension)
-    await store.create_collection(name, vectors, manifest.to_metadata(), KEYWORD_INDEXES[manifest.layout.kind])
+    spec = collection_spec(manifest.layout, manifest.model.dimension)
+    await store.create_collection(name, spec, manifest.to_metadata())
     return Target(alias, name, live)
 
 
 async def publish(store: QdrantStore, target: Target, manifest: Manifest, *, points: int) -> None:
     """Mark the collection ready, point the alias at it, and drop every other build of this alias."""
+    await store.finish_build(target.collection)
     await store.update_metadata(target.collection, replace(manifest, points=points, state="ready").to_metadata())
     if target.rebuild:
         await store.switch_alias(target.alias, target.collection)

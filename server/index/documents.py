@@ -49,7 +49,7 @@ class OccupationDocument:
         """What the vector ``spec`` embeds for this occupation; () for none (the point lacks it)."""
         if spec.family == "title":
             return self.labels.get(spec.language or "", ())[:1]
-        if spec.family == "labels":
+        if spec.family in ("labels", "bm25"):
             return self.labels.get(spec.language or "", ())
         if spec.family == "description":
             text = self.descriptions.get(spec.language or "")
@@ -110,11 +110,40 @@ def _hash(*parts: Any) -> str:
 
 
 def _labels(occupation: Occupation, lang: str) -> tuple[str, ...]:
+    """The preferred label first, then the alternative and hidden ones, then each gendered pair's halves."""
     preferred = occupation.preferred_label.get(lang, "").strip()
     if not preferred:
         return ()
     merged = [preferred, *occupation.alt_labels.get(lang, ()), *occupation.hidden_labels.get(lang, ())]
-    return tuple(dict.fromkeys(label.strip() for label in merged if label.strip()))
+    labels = [label.strip() for label in merged if label.strip()]
+    halves = [half for label in labels for half in gendered_pair(label)]
+    return tuple(dict.fromkeys([*labels, *halves]))
+
+
+def gendered_pair(label: str) -> tuple[str, ...]:
+    """``"Koch/Köchin"`` -> ``("Koch", "Köchin")``: the two forms of a masculine/feminine pair, else ().
+
+    ESCO writes most German labels (2,791 of 3,039 occupations in v1.2.0) and a few English ones
+    (``steward/stewardess``) as such pairs; a job ad names one form. A pair is two halves of as
+    many words, each word sharing at least half of the shorter one as a prefix with its partner
+    (umlauts folded): ``rigger/banksman`` or ``graphic designer/digital printer`` are two roles, kept whole.
+    """
+    if label.count("/") != 1:
+        return ()
+    first, second = (half.strip() for half in label.split("/"))
+    words = list(zip(first.split(), second.split(), strict=False))
+    if not first or not second or len(first.split()) != len(second.split()):
+        return ()
+    return (first, second) if all(_shared_prefix(a, b) for a, b in words) else ()
+
+
+def _shared_prefix(first: str, second: str) -> bool:
+    a, b = first.lower().translate(_FOLD), second.lower().translate(_FOLD)
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return common >= 3 and common * 2 >= min(len(a), len(b))
+
+
+_FOLD = str.maketrans("äöüß", "aous")
 
 
 def _langchain_payload(occupation: Occupation, lang: str, skills: list[str], version: str) -> dict[str, Any]:

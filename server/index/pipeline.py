@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -17,6 +17,8 @@ from tqdm.auto import tqdm
 
 from jobmatch.server.index._aio import gather_or_cancel
 from jobmatch.server.index.embedder import Embedder, Side
+from jobmatch.server.index.lexical import document_vector
+from jobmatch.server.index.plan import SparseVector
 from jobmatch.server.index.schema import VectorSpec
 from jobmatch.server.index.store import PointData, QdrantStore
 
@@ -50,19 +52,27 @@ async def write_points(
     batch_size: int,
     progress: bool = False,
     label: str = "",
+    on_written: Callable[[int], None] | None = None,
 ) -> int:
-    """Embed and upsert ``documents`` in chunks of ``batch_size``; return the number of texts embedded."""
+    """Embed and upsert ``documents`` in chunks of ``batch_size``; return the number of texts embedded.
+
+    ``on_written`` is called with the number of documents written so far after each chunk's upsert.
+    """
     embedded = 0
+    written = 0
     pending: deque[asyncio.Task[tuple[list[PointData], int]]] = deque()
     # delay: a bar only for runs long enough to need one
     bar = tqdm(total=len(documents), desc=label, unit="doc", disable=not progress or not documents, delay=1.0)
 
     async def flush() -> None:
-        nonlocal embedded
+        nonlocal embedded, written
         points, count = await pending.popleft()
         await store.upsert(collection, points)
         embedded += count
+        written += len(points)
         bar.update(len(points))
+        if on_written is not None:
+            on_written(written)
 
     try:
         for start in range(0, len(documents), batch_size):
@@ -89,6 +99,7 @@ async def embed_points(
     also the first of its labels, and a few labels repeat across occupations. Texts go to the
     model sorted by length: the batcher sorts only within small rounds, and short labels mixed
     with long skill lists made a sync of MiniLM ~2x slower than encoding the same texts.
+    Sparse (BM25) vectors need no model: they are computed here, counted as no embedded text.
     """
     one_head = not embedder.asymmetric
     wanted: dict[Side, dict[str, None]] = {"anchor": {}, "positive": {}}
@@ -97,7 +108,7 @@ async def embed_points(
         plan = []
         for spec in vectors:
             texts = doc.texts(spec)
-            if texts:
+            if texts and not spec.sparse and spec.side is not None:
                 side: Side = "anchor" if one_head else spec.side
                 wanted[side].update(dict.fromkeys(texts))
                 plan.append((spec, side, texts))
@@ -109,9 +120,19 @@ async def embed_points(
     rows = {side: {text: row for row, text in enumerate(ordered[side])} for side in sides}
     points = []
     for doc, plan in zip(documents, plans, strict=True):
-        point: dict[str, np.ndarray] = {}
+        point: dict[str, np.ndarray | SparseVector] = _sparse_vectors(doc, vectors)
         for spec, side, texts in plan:
             indices = [rows[side][text] for text in texts]
             point[spec.name] = matrices[side][indices] if spec.multi else matrices[side][indices[0]]
         points.append(PointData(doc.id, point, doc.payload))
     return points, sum(len(texts) for texts in ordered.values())
+
+
+def _sparse_vectors(document: Document, vectors: Sequence[VectorSpec]) -> dict[str, np.ndarray | SparseVector]:
+    """The document's BM25 vectors, each in its language's terms."""
+    sparse: dict[str, np.ndarray | SparseVector] = {}
+    for spec in vectors:
+        texts = document.texts(spec) if spec.sparse else ()
+        if texts:
+            sparse[spec.name] = document_vector(texts, spec.language or "en")
+    return sparse

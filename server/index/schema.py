@@ -9,6 +9,8 @@ Occupations (one point per occupation, id ``uuid5(NAMESPACE_URL, uri)``), per in
 * ``description_<lang>``  positive side, opt-in (``descriptions=True``): ~3x the embedding cost of
                      the titles with long texts that JobBERT truncates at 64 tokens; meant for
                      description-trained models (CareerBERT-G) and free-text queries;
+* ``bm25_<lang>``    no head (lexical): a sparse BM25 vector of the same labels, in the language's
+                     own tokenizer and stemmer (:mod:`lexical`), IDF applied by the engine;
 
 and once, if the dataset has skills: ``skills``, positive side, the essential skill labels as
 JobBERT's comma-separated list, most specific first (occupation-specific, sector-specific,
@@ -16,7 +18,7 @@ cross-sector, transversal), so truncation drops the least telling ones.
 
 Skills (one point per skill): ``label``, positive side, the skill's preferred label.
 
-The manifest lives in the collection's ``metadata`` (supported by servers and local mode alike):
+The manifest lives in the collection's ``metadata`` (a Qdrant server's own; the Edge store's catalog):
 model name, source, dimension, asymmetry, vectors and their sides, languages, schema version.
 Its fingerprint (everything but the data) names the collection: ``<alias>__<model>__<fingerprint>``.
 """
@@ -26,15 +28,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
 import uuid
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from qdrant_client import models as qm
-
 from jobmatch.server.index.embedder import ModelIdentity, Side
 from jobmatch.server.index.errors import IncompatibleIndex, ModelMismatch
+from jobmatch.server.index.store import CollectionSpec, DenseSpec
 
 __all__ = [
     "KEYWORD_INDEXES",
@@ -47,17 +49,17 @@ __all__ = [
     "Manifest",
     "VectorSpec",
     "collection_name",
+    "collection_spec",
     "point_id",
-    "vectors_config",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: BM25 vectors, and the store on Qdrant Edge
 OCCUPATIONS_ALIAS = "esco_occupations"
 SKILLS_ALIAS = "esco_skills"
 MANIFEST_KEY = "jobmatch_index"
 
 IndexKind = Literal["occupations", "skills"]
-Family = Literal["title", "labels", "description", "skills", "label"]
+Family = Literal["title", "labels", "bm25", "description", "skills", "label"]
 
 KEYWORD_INDEXES: dict[IndexKind, tuple[str, ...]] = {
     "occupations": ("uri", "isco_group", "isco_prefixes", "languages"),
@@ -72,13 +74,17 @@ def point_id(uri: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class VectorSpec:
-    """One named vector: what it embeds (family, language) and through which head (side)."""
+    """One named vector: what it embeds (family, language) and through which head (side).
+
+    A ``sparse`` vector is lexical (BM25): no model, so no head; ``side`` is None.
+    """
 
     name: str
     family: Family
-    side: Side
+    side: Side | None
     multi: bool = False
     language: str | None = None
+    sparse: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class Layout:
         for lang in self.languages:
             specs.append(VectorSpec(f"title_{lang}", "title", "anchor", language=lang))
             specs.append(VectorSpec(f"labels_{lang}", "labels", "anchor", multi=True, language=lang))
+            specs.append(VectorSpec(f"bm25_{lang}", "bm25", None, language=lang, sparse=True))
             if self.descriptions:
                 specs.append(VectorSpec(f"description_{lang}", "description", "positive", language=lang))
         if self.skills_language is not None:
@@ -133,15 +140,13 @@ class Layout:
         )
 
 
-def vectors_config(layout: Layout, dimension: int) -> dict[str, qm.VectorParams]:
-    """Qdrant named-vector parameters: cosine; MAX_SIM multivectors for label sets."""
-    multi = qm.MultiVectorConfig(comparator=qm.MultiVectorComparator.MAX_SIM)
-    return {
-        spec.name: qm.VectorParams(
-            size=dimension, distance=qm.Distance.COSINE, multivector_config=multi if spec.multi else None
-        )
-        for spec in layout.vectors
-    }
+def collection_spec(layout: Layout, dimension: int) -> CollectionSpec:
+    """The collection a layout needs: cosine vectors (MAX_SIM multivectors for label sets), keyword indexes."""
+    return CollectionSpec(
+        dense={spec.name: DenseSpec(dimension, spec.multi) for spec in layout.vectors if not spec.sparse},
+        sparse=tuple(spec.name for spec in layout.vectors if spec.sparse),
+        keyword_indexes=KEYWORD_INDEXES[layout.kind],
+    )
 
 
 @dataclass(frozen=True)
@@ -173,10 +178,12 @@ class Manifest:
     def check_model(self, model: ModelIdentity, where: str) -> None:
         """Raise :class:`ModelMismatch` unless ``model`` embeds into this index's space."""
         if not self.model.same_space(model):
+            spec = shlex.quote(f"{model.name}={model.source}")
             raise ModelMismatch(
                 f"{where} was built with model {self.model}, but the embedder is {model}: vectors of "
-                f"different models are not comparable. Query it with {self.model.name!r}, or sync with "
-                f"reindex=True to rebuild it for {model.name!r}"
+                f"different models are not comparable. Query it with {self.model.name!r}, or rebuild it "
+                f"for {model.name!r}: `jobmatch sync --reindex --model {spec}` (with the same Qdrant "
+                "options; from Python, sync_esco(..., reindex=True))"
             )
 
     def to_metadata(self) -> dict[str, Any]:
@@ -186,7 +193,9 @@ class Manifest:
                 "fingerprint": self.fingerprint,
                 "layout": self.layout.to_json(),
                 "model": asdict(self.model),
-                "vectors": {s.name: {"side": s.side, "multi": s.multi} for s in self.layout.vectors},
+                "vectors": {
+                    s.name: {"side": s.side, "multi": s.multi, "sparse": s.sparse} for s in self.layout.vectors
+                },
                 "esco_version": self.esco_version,
                 "points": self.points,
                 "state": self.state,
@@ -215,6 +224,10 @@ class Manifest:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IncompatibleIndex(f"{where} has an unreadable manifest ({type(exc).__name__}: {exc})") from None
+
+
+def _vector_json(spec: VectorSpec) -> dict[str, Any]:
+    return {"side": spec.side, "multi": spec.multi, "sparse": spec.sparse}
 
 
 def collection_name(alias: str, manifest: Manifest) -> str:

@@ -4,51 +4,74 @@
 its embedder before the first query (ModelMismatch otherwise). It remembers the collection the
 alias served; when a sync replaces it (and drops the old one) the next query re-reads the alias
 and checks the manifest again, so a reader never mixes two models' vectors.
+
+A match is one query plan (:mod:`plan`) run by Qdrant's engine: the strategy's probes (vectors and
+the heads that embed the query for them, :mod:`strategies`), fused by typed weights, under the
+ISCO and language filters, returning the winners' payloads. Concurrent matches are searched
+together (:mod:`search_batches`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
-from qdrant_client import models as qm
 
 from jobmatch.server.index._aio import gather_or_cancel
 from jobmatch.server.index.catalog import open_index
+from jobmatch.server.index.cleaning import clean_job_title, has_letters
 from jobmatch.server.index.embedder import Embedder, Side, identity
 from jobmatch.server.index.errors import EmptyIndex, IndexNotFound, InvalidFilter, InvalidQuery
-from jobmatch.server.index.fusion import Fused, Hit, fuse
+from jobmatch.server.index.lexical import query_vector
+from jobmatch.server.index.plan import FamilyWeight, Hit, PayloadFilter, Probe, QueryPlan
 from jobmatch.server.index.schema import OCCUPATIONS_ALIAS, SKILLS_ALIAS, IndexKind, Manifest, point_id
+from jobmatch.server.index.search_batches import SearchBatcher
 from jobmatch.server.index.store import QdrantStore
-from jobmatch.server.index.strategies import Kind, Probe, Strategy, plan_probes
+from jobmatch.server.index.strategies import Kind, QueryForms, Ranking, SearchSpec, Strategy, plan_search
 
 __all__ = ["MAX_TOP_K", "OccupationIndex", "OccupationMatch", "OccupationRecord", "SkillMatch", "SkillRef"]
 
 MAX_TOP_K = 1000
 _ISCO_PREFIX = re.compile(r"\d{1,4}")
-_MATCH_FIELDS = ["uri", "code", "isco_group", "preferred_label", "essential_skills"]
-_FUSED_DEPTH = 50  # candidates per probe for rank fusion
+_MATCH_FIELDS = ("uri", "code", "isco_group", "preferred_label", "essential_skills")
+EXACT_SEARCH_POINTS = 20_000
+"""Collections up to this size (ESCO's ~3,000 occupations and ~13,900 skills) are searched exactly:
+about as fast as HNSW there (1.8 vs 1.4 ms for a ``labels`` multivector over 3,039 occupations with
+MiniLM), where HNSW found 97% of the exact top 10. Larger ones use the HNSW graph the store builds."""
+_FUSED_DEPTH = 50  # candidates per prefetch when several families are fused
+_SKILL_FIELDS = ("uri", "label", "skill_type", "reuse_level")
 T = TypeVar("T")
 
 
-def _label(labels: Mapping[str, str], language: str | None) -> tuple[str, str]:
-    """(label, its language): the requested language, else English, else the first there is."""
+def label_language(labels: Mapping[str, str], language: str | None) -> str:
+    """The language an occupation is shown in, given its preferred labels by language: ``language``
+    when it has a label in it, else English, else the first language in sorted order ("" if none).
+
+    The one rule for every answer (matches and GetOccupation): the preferred label, alternative
+    labels and description all come from this language, never mixed.
+    """
     for lang in (language, "en", *sorted(labels)):
         if lang and labels.get(lang):
-            return labels[lang], lang
-    return "", ""
+            return lang
+    return ""
+
+
+def _label(labels: Mapping[str, str], language: str | None) -> tuple[str, str]:
+    """(label, its language) by :func:`label_language`."""
+    lang = label_language(labels, language)
+    return labels.get(lang, ""), lang
 
 
 @dataclass(frozen=True, slots=True)
 class OccupationMatch:
     """An occupation found by :meth:`OccupationIndex.match`.
 
-    ``score`` is the cosine of the best vector for a one-family strategy, the reciprocal rank fusion
-    score for ``fused``; ``vector`` names the vector that matched best (e.g. ``labels_de``) and
-    ``scores`` the cosine of every vector that found it.
+    ``score`` is the engine's fused score: the best cosine of the family for a one-family strategy
+    (``labels``: the closest label in any searched language), the weighted mean of the families'
+    best cosines for ``fused`` (:mod:`plan`).
     """
 
     uri: str
@@ -57,9 +80,7 @@ class OccupationMatch:
     isco_group: str
     code: str
     score: float
-    vector: str
     essential_skills: tuple[str, ...]
-    scores: Mapping[str, float] = field(default_factory=dict)
     description: str = ""  # in the label's language, when asked for
 
 
@@ -87,8 +108,13 @@ class OccupationRecord:
     esco_version: str
     content_hash: str
 
+    def label_language(self, language: str | None = None) -> str:
+        """The language to show this occupation in (:func:`label_language`): its labels, alternative
+        labels and description all come from it."""
+        return label_language(self.preferred_label, language)
+
     def label(self, language: str | None = None) -> str:
-        """Preferred label in ``language``, else English, else any."""
+        """Preferred label in :meth:`label_language`."""
         return _label(self.preferred_label, language)[0]
 
     @classmethod
@@ -127,6 +153,11 @@ class SkillMatch:
 class _Opened:
     collection: str
     manifest: Manifest
+    points: int
+
+    @property
+    def exact(self) -> bool:
+        return self.points <= EXACT_SEARCH_POINTS
 
 
 class OccupationIndex:
@@ -145,6 +176,7 @@ class OccupationIndex:
         self.alias = alias
         self.skills_alias = skills_alias
         self._opened: dict[IndexKind, _Opened] = {}
+        self._searches = SearchBatcher(store)
 
     @classmethod
     async def open(
@@ -171,19 +203,29 @@ class OccupationIndex:
         await self.embedder.prepare()
         collection, manifest = await open_index(self.store, alias, kind)
         manifest.check_model(identity(self.embedder), f"the {kind} index {alias!r} in {self.store.location}")
-        if await self.store.count(collection) == 0:
+        points = await self.store.count(collection)
+        if points == 0:
             raise EmptyIndex(f"the {kind} index {alias!r} in {self.store.location} is empty: sync ESCO into it")
-        self._opened[kind] = opened = _Opened(collection, manifest)
+        self._opened[kind] = opened = _Opened(collection, manifest, points)
         return opened
 
     async def _with_index(self, kind: IndexKind, run: Callable[[_Opened], Awaitable[T]]) -> T:
-        """Run against the opened collection; re-open once if a sync replaced (dropped) it."""
+        """Run against the opened collection; re-open once if a sync replaced (dropped) it.
+
+        A query the opened layout refuses (a strategy or language it lacks) is retried on the new
+        collection too when the alias has moved: the refusal came from the old manifest.
+        """
         opened = self._opened.get(kind) or await self._open(kind)
         try:
             return await run(opened)
         except IndexNotFound:
-            self._opened.pop(kind, None)
-            return await run(await self._open(kind))
+            pass
+        except InvalidQuery:
+            alias = self.alias if kind == "occupations" else self.skills_alias
+            if (await self.store.aliases()).get(alias) == opened.collection:
+                raise
+        self._opened.pop(kind, None)
+        return await run(await self._open(kind))
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -195,7 +237,7 @@ class OccupationIndex:
         language: str | None = None,
         isco_prefixes: Sequence[str] = (),
         *,
-        strategy: Strategy | None = None,
+        strategy: Strategy | Ranking | None = None,
         with_descriptions: bool = False,
     ) -> list[OccupationMatch]:
         """The ``top_k`` occupations closest to ``query``, best first.
@@ -205,11 +247,12 @@ class OccupationIndex:
         (:data:`~jobmatch.server.index.strategies.DEFAULT_STRATEGIES`). ``language`` restricts the
         search to that language's labels and to occupations labelled in it (None: every synced
         language); ``isco_prefixes`` keeps occupations whose ISCO group starts with one of them;
-        ``with_descriptions`` fills each match's description.
+        ``with_descriptions`` fills each match's description. A query without letters, and a job
+        title that is only job-ad noise once cleaned (``"(m/w/d)"``), are InvalidQuery.
         """
         text = _check_query(query, top_k)
         prefixes = _check_prefixes(isco_prefixes)
-        fields = [*_MATCH_FIELDS, "description"] if with_descriptions else _MATCH_FIELDS
+        fields = (*_MATCH_FIELDS, "description") if with_descriptions else _MATCH_FIELDS
 
         async def run(opened: _Opened) -> list[OccupationMatch]:
             layout = opened.manifest.layout
@@ -217,28 +260,18 @@ class OccupationIndex:
                 raise InvalidFilter(
                     f"language {language!r} is not indexed; indexed: {', '.join(layout.languages)}", field="language"
                 )
-            languages = (language,) if language else layout.languages
-            probes = plan_probes(layout, kind, strategy, languages)
-            depth = top_k if len({p.family for p in probes}) == 1 else max(top_k, _FUSED_DEPTH)
-            vectors = await self._embed_query(text, {p.side for p in probes})
-            conditions = []
-            if prefixes:
-                conditions.append(qm.FieldCondition(key="isco_prefixes", match=qm.MatchAny(any=prefixes)))
+            search = plan_search(layout, kind, strategy, (language,) if language else layout.languages)
+            texts = _query_forms(text, search.query_forms, language)
+            vectors = await self._embed_query(texts, search.sides)
+            conditions = {"isco_prefixes": tuple(prefixes)} if prefixes else {}
             if language:
-                conditions.append(qm.FieldCondition(key="languages", match=qm.MatchValue(value=language)))
-            query_filter = qm.Filter(must=conditions) if conditions else None
-            requests = [_request(p, vectors[p.side], depth, query_filter, False) for p in probes]
-            results = await self.store.query(opened.collection, requests)
-            hits = [
-                Hit(str(point.id), probe.vector, probe.family, point.score)
-                for probe, points in zip(probes, results, strict=True)
-                for point in points
-            ]
-            best = fuse(hits)[:top_k]
-            # payloads of the winners only: candidates for fusion are many, and skill lists long
-            records = await self.store.retrieve(opened.collection, [f.id for f in best], fields)
-            payloads = {str(r.id): r.payload or {} for r in records}
-            return [_occupation_match(f, payloads[f.id], language) for f in best if f.id in payloads]
+                conditions["languages"] = (language,)
+            # An ISCO filter on a large collection is searched exactly too: HNSW under a filter keeping 11 %
+            # of 100,000 points found 88-90 % of the exact top 10; exact search took 2.4-5.3 ms (benchmarks).
+            exact = opened.exact or bool(prefixes)
+            plan = _query_plan(search, texts, vectors, top_k, PayloadFilter(conditions), fields, exact)
+            hits = await self._searches.search(opened.collection, plan)
+            return [_occupation_match(hit, language) for hit in _ranked(hits)]
 
         return await self._with_index("occupations", run)
 
@@ -258,36 +291,45 @@ class OccupationIndex:
         text = _check_query(title, top_k)
 
         async def run(opened: _Opened) -> list[SkillMatch]:
-            vector = (await self._embed_query(text, {"anchor"}))["anchor"]
-            probe = Probe("label", "label", "anchor", False)
-            fields = ["uri", "label", "skill_type", "reuse_level"]
-            (points,) = await self.store.query(opened.collection, [_request(probe, vector, top_k, None, fields)])
+            vector = (await self._embed_query((text,), {"anchor"}))["anchor"][0]
+            plan = QueryPlan(
+                probes=(Probe("label", "label", vector),),
+                weights=(FamilyWeight("label", 1.0),),
+                limit=top_k,
+                depth=top_k,
+                fields=_SKILL_FIELDS,
+                exact=opened.exact,
+            )
+            hits = await self._searches.search(opened.collection, plan)
             return [
                 SkillMatch(
-                    uri=p.payload["uri"],
-                    label=p.payload.get("label", ""),
-                    skill_type=p.payload.get("skill_type", ""),
-                    reuse_level=p.payload.get("reuse_level", ""),
-                    score=p.score,
+                    uri=str(hit.payload["uri"]),
+                    label=str(hit.payload.get("label", "")),
+                    skill_type=str(hit.payload.get("skill_type", "")),
+                    reuse_level=str(hit.payload.get("reuse_level", "")),
+                    score=hit.score,
                 )
-                for p in points
-                if p.payload
+                for hit in _ranked(hits)
+                if hit.payload
             ]
 
         return await self._with_index("skills", run)
 
-    async def _embed_query(self, text: str, sides: set[Side]) -> dict[Side, np.ndarray]:
+    async def _embed_query(self, texts: tuple[str, ...], sides: set[Side]) -> dict[Side, np.ndarray]:
+        """Per head, ``(len(texts), dim)``: each query form embedded through it."""
         if not self.embedder.asymmetric:  # one head: embed once for every side
-            vector = (await self.embedder.embed([text], "anchor"))[0]
-            return dict.fromkeys(sides, vector)
+            vectors = await self.embedder.embed(list(texts), "anchor")
+            return dict.fromkeys(sides, vectors)
         ordered = sorted(sides)
-        vectors = await gather_or_cancel([self.embedder.embed([text], side) for side in ordered])
-        return {side: v[0] for side, v in zip(ordered, vectors, strict=True)}
+        embedded = await gather_or_cancel([self.embedder.embed(list(texts), side) for side in ordered])
+        return dict(zip(ordered, embedded, strict=True))
 
 
 def _check_query(query: str, top_k: int) -> str:
     if not isinstance(query, str) or not query.strip():
         raise InvalidQuery("the query is empty", field="query")
+    if not has_letters(query):
+        raise InvalidQuery(f"the query has no letters: {query.strip()[:80]!r}", field="query")
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
         raise InvalidQuery(f"top_k must be an integer from 1 to {MAX_TOP_K}, not {top_k!r}", field="top_k")
     return query.strip()
@@ -303,21 +345,49 @@ def _check_prefixes(prefixes: Sequence[str]) -> list[str]:
     return sorted(set(values))
 
 
-def _request(
-    probe: Probe, vector: np.ndarray, limit: int, query_filter: qm.Filter | None, fields: list[str] | bool
-) -> qm.QueryRequest:
-    as_list = vector.astype(np.float32).tolist()
-    return qm.QueryRequest(
-        query=[as_list] if probe.multi else as_list,  # a multivector is queried with a (1, d) multivector
-        using=probe.vector,
-        filter=query_filter,
-        limit=limit,
-        with_payload=fields,
-        with_vector=False,
+def _query_forms(text: str, forms: QueryForms, language: str | None) -> tuple[str, ...]:
+    """The query texts to search: as sent and/or cleaned of job-ad noise (one when both are the same)."""
+    if forms == "raw":
+        return (text,)
+    cleaned = clean_job_title(text, language)
+    if not cleaned:
+        raise InvalidQuery(
+            f"the query names no job once job-ad noise (gender markers, pay, shifts, contract and seniority "
+            f"words) is removed: {text[:80]!r}",
+            field="query",
+        )
+    return (cleaned,) if forms == "cleaned" else tuple(dict.fromkeys((text, cleaned)))
+
+
+def _query_plan(
+    search: SearchSpec,
+    texts: tuple[str, ...],
+    vectors: Mapping[Side, np.ndarray],
+    top_k: int,
+    payload_filter: PayloadFilter,
+    fields: tuple[str, ...],
+    exact: bool,
+) -> QueryPlan:
+    """The engine request of a match: one prefetch per probe, deep enough for fusion to see the winners."""
+    # One family: a point's score is its best probe's, so each probe's own top_k holds the winners.
+    depth = top_k if len(search.weights) == 1 else max(top_k, _FUSED_DEPTH)
+    probes = tuple(
+        Probe(p.vector, p.family, vectors[p.side][i] if p.side else query_vector(form, p.language or "en"), p.multi)
+        for p in search.probes
+        for i, form in enumerate(texts)
+    )
+    return QueryPlan(
+        probes, search.weights, limit=top_k, depth=depth, filter=payload_filter, fields=fields, exact=exact
     )
 
 
-def _occupation_match(fused: Fused, payload: Mapping[str, Any], language: str | None) -> OccupationMatch:
+def _ranked(hits: list[Hit]) -> list[Hit]:
+    """Best first, equal scores by point id: the engine's order of ties varies from call to call."""
+    return sorted(hits, key=lambda hit: (-hit.score, hit.id))
+
+
+def _occupation_match(hit: Hit, language: str | None) -> OccupationMatch:
+    payload: Mapping[str, Any] = hit.payload
     label, lang = _label(payload.get("preferred_label", {}), language)
     return OccupationMatch(
         uri=payload.get("uri", ""),
@@ -325,9 +395,7 @@ def _occupation_match(fused: Fused, payload: Mapping[str, Any], language: str | 
         language=lang,
         isco_group=payload.get("isco_group", ""),
         code=payload.get("code", ""),
-        score=fused.score,
-        vector=fused.vector,
+        score=hit.score,
         essential_skills=tuple(s for s in payload.get("essential_skills", ()) if s),
-        scores=dict(fused.scores),
         description=payload.get("description", {}).get(lang, ""),
     )

@@ -1,111 +1,175 @@
-"""Which vectors a query searches, through which head: the retrieval strategies.
+"""Which vectors a query searches, through which head, with which weight: the retrieval strategies.
 
-A strategy names vector families; each searched vector is a *probe*. The query's head follows its
+A strategy is a :class:`Ranking`: vector families and their weights (:class:`FamilyWeight`) in the
+engine's fused score (:mod:`plan`). Each searched vector is a *probe*. The query's head follows its
 kind: ``job_title`` -> anchor, ``skills`` -> positive, ``text`` -> the head the vector was built
 with (anchor for labels, positive for skill lists and descriptions). So a skill list meets job
 titles across the heads, the direction JobBERT was trained for, and a free text is compared with
-each family in that family's own space.
+each family in that family's own space. BM25 probes have no head: the query's own terms, in each
+language's stemmer (:mod:`lexical`).
 
-* ``title``       preferred labels only (``title_<lang>``);
-* ``labels``      every label, MAX_SIM (``labels_<lang>``);
-* ``skills``      the essential-skill list (``skills``);
-* ``description`` descriptions (``description_<lang>``, only in indexes synced with descriptions);
-* ``fused``       labels + skills (+ descriptions when indexed): the weighted mean of their cosines
-                  (:mod:`fusion`), led by the family that fits the query's kind
-                  (:data:`FUSED_WEIGHTS`: labels for job titles and free text, the skill lists for
-                  skill lists) while the others, at a quarter of its weight, break its near-ties.
+| family        | vectors             | built with (head) | a job title's query | a skill list's query |
+| ------------- | ------------------- | ----------------- | ------------------- | -------------------- |
+| ``title``     | ``title_<lang>``    | anchor            | anchor              | positive             |
+| ``labels``    | ``labels_<lang>``   | anchor (MAX_SIM)  | anchor              | positive             |
+| ``bm25``      | ``bm25_<lang>``     | none (lexical)    | terms               | terms                |
+| ``description`` | ``description_<lang>`` | positive     | anchor              | positive             |
+| ``skills``    | ``skills``          | positive          | anchor              | positive             |
 
-Within a family, several languages merge by best cosine (same model, same space: comparable).
-
-The defaults (:func:`default_strategy`) were chosen on held-out ESCO labels, skill lists and
-descriptions (``benchmarks/quality.py``, with all-MiniLM-L6-v2). Job titles: ``labels``, ahead of
-``title`` and ``skills``, and of one "labels + description" vector per occupation in Recall@5 in
-English and German, clean and noisy, and in Recall@1 too except on clean English titles (a tie);
-``fused`` does no better there without descriptions. Skill lists and free text: ``fused`` (the skill
-lists alone do as well on lists drawn from the indexed essential skills but worse on others, and need
-a skills vector, which a labels-only index lacks). On an index synced with descriptions, job titles use
-``fused`` too: the descriptions added 3.7 points of Recall@1 on clean English titles and moved the
-German ones by less than the noise.
+Named strategies (:data:`STRATEGIES`): ``title``, ``labels``, ``bm25``, ``skills``, ``description``
+(one family each), ``fused`` (labels + skills + descriptions, led by the family that fits the
+query's kind) and ``hybrid`` (dense labels + BM25 over the same labels, + descriptions where
+indexed). Families the index lacks are left out; a strategy with none left is InvalidQuery.
+Within a family, several languages merge by best score (same model, same space: comparable).
+The defaults per kind (:data:`DEFAULT_STRATEGIES`) and the weights were chosen by measurement:
+``benchmarks/quality.py`` (held-out ESCO labels) and the dev split of the job-ad titles
+(``benchmarks/data/``), with all-MiniLM-L6-v2.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 from jobmatch.server.index.embedder import Side
 from jobmatch.server.index.errors import InvalidQuery
-from jobmatch.server.index.fusion import weighted
-from jobmatch.server.index.schema import Layout
+from jobmatch.server.index.plan import FamilyWeight
+from jobmatch.server.index.schema import Layout, VectorSpec
 
 __all__ = [
+    "BM25_SATURATION",
+    "DEFAULT_MIN_SCORES",
     "DEFAULT_STRATEGIES",
-    "DESCRIPTION_DEFAULTS",
-    "FUSED_WEIGHTS",
+    "STRATEGIES",
     "Kind",
-    "Probe",
+    "ProbeSpec",
+    "QueryForms",
+    "Ranking",
+    "SearchSpec",
     "Strategy",
-    "default_strategy",
-    "plan_probes",
+    "min_score",
+    "plan_search",
 ]
 
 Kind = Literal["job_title", "skills", "text"]
-Strategy = Literal["title", "labels", "skills", "description", "fused"]
+Strategy = Literal["title", "labels", "bm25", "skills", "description", "fused", "hybrid"]
+QueryForms = Literal["raw", "cleaned", "both"]
+"""Which forms of a job title query are searched: as sent, cleaned of job-ad noise (:mod:`cleaning`),
+or both (every probe twice; within a family a point keeps its best score)."""
 
-DEFAULT_STRATEGIES: dict[str, Strategy] = {"job_title": "labels", "skills": "fused", "text": "fused"}
-"""The strategy per query kind when none is given, on an index without descriptions (the default layout)."""
-DESCRIPTION_DEFAULTS: dict[str, Strategy] = {**DEFAULT_STRATEGIES, "job_title": "fused"}
-"""The same on an index synced with descriptions: job titles meet them too, through ``fused``."""
-_FUSED = ("labels", "skills", "description")
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The families a query searches, their weights in the fused score, and the query forms searched."""
+
+    families: tuple[FamilyWeight, ...]
+    query_forms: QueryForms = "raw"
+
+    @classmethod
+    def of(
+        cls, weights: Mapping[str, float], *, bm25_saturation: float | None = None, query_forms: QueryForms = "raw"
+    ) -> Ranking:
+        """From ``family -> weight``; the ``bm25`` family is saturated at ``bm25_saturation``."""
+        saturation = bm25_saturation or BM25_SATURATION
+        families = tuple(FamilyWeight(f, w, saturation if f == "bm25" else None) for f, w in weights.items() if w > 0)
+        return cls(families, query_forms)
+
+
+BM25_SATURATION = 8.0
+"""A BM25 score of this size counts half as much as a perfect cosine (see :class:`FamilyWeight`)."""
 _SECONDARY = 0.25
-FUSED_WEIGHTS: dict[str, dict[str, float]] = {
+_FUSED_WEIGHTS: dict[str, dict[str, float]] = {
     "job_title": {"labels": 1.0, "skills": _SECONDARY, "description": _SECONDARY},
     "skills": {"skills": 1.0, "labels": _SECONDARY, "description": _SECONDARY},
     "text": {"labels": 1.0, "skills": _SECONDARY, "description": _SECONDARY},
 }
-"""Weight of each family in the ``fused`` mean, per query kind (see :mod:`fusion`)."""
+_HYBRID_WEIGHTS = {"labels": 1.0, "bm25": 0.5, "description": 0.5}
+STRATEGIES: dict[Strategy, dict[str, Ranking]] = {
+    **{  # type: ignore[dict-item]
+        single: {kind: Ranking.of({single: 1.0}) for kind in get_args(Kind)}
+        for single in ("title", "labels", "bm25", "skills", "description")
+    },
+    "fused": {kind: Ranking.of(weights) for kind, weights in _FUSED_WEIGHTS.items()},
+    "hybrid": {kind: Ranking.of(_HYBRID_WEIGHTS, query_forms="both") for kind in get_args(Kind)},
+}
+"""Each strategy's ranking per query kind."""
+DEFAULT_STRATEGIES: dict[str, Strategy] = {"job_title": "hybrid", "skills": "fused", "text": "fused"}
+"""The strategy per query kind when none is given."""
 _KIND_SIDE: dict[str, Side] = {"job_title": "anchor", "skills": "positive"}
+
+DEFAULT_MIN_SCORES: dict[str, float] = {"job_title": 0.5, "skills": 0.0, "text": 0.0}
+"""Per query kind, the default score (of the kind's default strategy) below which no occupation fits.
+
+Job titles: 0.5, chosen on the dev split of the job-ad titles (``benchmarks/job_ads.py``): 90% of
+the titles reach it, and 98% of those ranked right first do. Skill lists and free text have no
+default threshold (0): their fused scores were not calibrated on such a set; pass ``min_score``."""
+
+
+def min_score(kind: str, requested: float | None) -> float:
+    """The threshold a match of ``kind`` reports ``no_fit`` under: ``requested``, else the default; 0: none."""
+    if requested is None:
+        return DEFAULT_MIN_SCORES[kind]
+    if math.isnan(requested):
+        raise InvalidQuery("min_score is NaN", field="min_score")
+    return max(requested, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
-class Probe:
-    """One vector to search, the family it belongs to, and the head that embeds the query for it."""
+class ProbeSpec:
+    """One vector to search, its family, and the head that embeds the query for it (None: BM25 terms)."""
 
     vector: str
     family: str
-    side: Side
+    side: Side | None
     multi: bool
+    language: str | None
 
 
-def plan_probes(layout: Layout, kind: str, strategy: str | None, languages: tuple[str, ...]) -> list[Probe]:
-    """The probes of ``strategy`` (default: by kind) over ``languages``; InvalidQuery if impossible."""
+@dataclass(frozen=True, slots=True)
+class SearchSpec:
+    """What a query searches: its probes, the weight of each probed family, the query forms."""
+
+    probes: tuple[ProbeSpec, ...]
+    weights: tuple[FamilyWeight, ...]
+    query_forms: QueryForms = "raw"
+
+    @property
+    def sides(self) -> set[Side]:
+        """The heads the query must be embedded with."""
+        return {p.side for p in self.probes if p.side is not None}
+
+
+def plan_search(layout: Layout, kind: str, strategy: str | Ranking | None, languages: tuple[str, ...]) -> SearchSpec:
+    """The probes and weights of ``strategy`` (a name, a :class:`Ranking`, or None: the kind's default)."""
     if kind not in get_args(Kind):
-        raise InvalidQuery(f"kind must be one of {', '.join(get_args(Kind))}, not {kind!r}")
-    strategy = strategy or default_strategy(layout, kind)
-    if strategy not in get_args(Strategy):
-        raise InvalidQuery(f"strategy must be one of {', '.join(get_args(Strategy))}, not {strategy!r}")
-    families = _FUSED if strategy == "fused" else (strategy,)
-    probes = [
-        Probe(
-            spec.name,
-            _fused_family(kind, family) if strategy == "fused" else family,
-            _KIND_SIDE.get(kind, spec.side),
-            spec.multi,
-        )
-        for family in families
-        for spec in layout.family(family, languages)
-    ]
-    if not probes:
+        raise InvalidQuery(f"kind must be one of {', '.join(get_args(Kind))}, not {kind!r}", field="kind")
+    ranking = _ranking(kind, strategy)
+    families = [w for w in ranking.families if layout.family(w.family, languages)]
+    if not families:
+        wanted = "/".join(w.family for w in ranking.families)
         have = ", ".join(sorted(layout.families()))
-        raise InvalidQuery(f"strategy {strategy!r} needs {'/'.join(families)} vectors; this index has: {have}")
-    return probes
+        raise InvalidQuery(f"strategy {strategy!r} needs {wanted} vectors; this index has: {have}")
+    probes = tuple(
+        ProbeSpec(
+            spec.name, w.family, None if spec.sparse else _KIND_SIDE.get(kind, spec.side), spec.multi, spec.language
+        )
+        for w in families
+        for spec in layout.family(w.family, languages)
+    )
+    return SearchSpec(probes, tuple(families), ranking.query_forms if kind == "job_title" else "raw")
 
 
-def default_strategy(layout: Layout, kind: str) -> Strategy:
-    """The strategy a query of ``kind`` gets on an index of ``layout`` when it names none."""
-    return (DESCRIPTION_DEFAULTS if layout.descriptions else DEFAULT_STRATEGIES)[kind]
+def _query_side(kind: str, spec: VectorSpec) -> Side | None:
+    """The head that embeds a query of ``kind`` for ``spec``: the kind's, else the vector's own; None for BM25."""
+    return None if spec.sparse else _KIND_SIDE.get(kind, spec.side)
 
 
-def _fused_family(kind: str, family: str) -> str:
-    """The family name that tells :func:`~jobmatch.server.index.fusion.fuse` its weight in ``fused``."""
-    return weighted(family, FUSED_WEIGHTS[kind][family])
+def _ranking(kind: str, strategy: str | Ranking | None) -> Ranking:
+    if isinstance(strategy, Ranking):
+        return strategy
+    name = strategy or DEFAULT_STRATEGIES[kind]
+    if name not in STRATEGIES:
+        raise InvalidQuery(f"strategy must be one of {', '.join(STRATEGIES)}, not {name!r}")
+    return STRATEGIES[name][kind]  # type: ignore[index]

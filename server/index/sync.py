@@ -8,6 +8,9 @@ longer in the dataset only with ``prune``; then publish (manifest, alias switch 
 A point is written once its vectors are all computed, vectors and payload in one upsert, so an
 interrupted run leaves complete points only and the next run embeds just what is still missing.
 Chunks are pipelined (:mod:`pipeline`): the next ones are embedded while one is written.
+
+:func:`esco_up_to_date` answers, without a model, whether a sync would write nothing: the CLI asks
+it first, so a no-op ``jobmatch sync`` neither imports torch nor loads the model.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from jobmatch.server.esco import EscoDataset
 from jobmatch.server.index.catalog import prepare_target, publish
@@ -25,10 +28,50 @@ from jobmatch.server.index.documents import occupation_documents, occupations_la
 from jobmatch.server.index.embedder import Embedder, identity
 from jobmatch.server.index.errors import InvalidDataset
 from jobmatch.server.index.pipeline import Document, write_points
-from jobmatch.server.index.schema import OCCUPATIONS_ALIAS, SKILLS_ALIAS, Layout, Manifest
+from jobmatch.server.index.schema import (
+    OCCUPATIONS_ALIAS,
+    SCHEMA_VERSION,
+    SKILLS_ALIAS,
+    IndexKind,
+    Layout,
+    Manifest,
+)
 from jobmatch.server.index.store import QdrantStore
 
-__all__ = ["EscoSyncReport", "SyncReport", "sync_esco", "sync_occupations", "sync_skills"]
+__all__ = [
+    "EscoSyncReport",
+    "SyncProgress",
+    "SyncReport",
+    "esco_up_to_date",
+    "sync_esco",
+    "sync_occupations",
+    "sync_skills",
+]
+
+
+@dataclass
+class SyncProgress:
+    """How far a running sync is, updated as it writes (the server's NOT_READY reason reads it).
+
+    ``kind`` is None until the first kind's documents are being written; ``total`` counts the
+    documents of that kind to embed (the new or changed ones: all of them into an empty index).
+    """
+
+    kind: IndexKind | None = None
+    written: int = 0
+    total: int = 0
+
+    def start(self, kind: IndexKind, total: int) -> None:
+        self.kind, self.written, self.total = kind, 0, total
+
+    def record(self, written: int) -> None:
+        self.written = written
+
+    def __str__(self) -> str:
+        if self.kind is None:
+            return "reading the ESCO data"
+        done = "occupations done, " if self.kind == "skills" else ""
+        return f"{done}{self.written:,} of {self.total:,} {self.kind} embedded"
 
 
 @dataclass(frozen=True)
@@ -79,12 +122,15 @@ async def sync_occupations(
     batch_size: int = 512,
     progress: bool = False,
     reindex: bool = False,
-    descriptions: bool = False,
+    descriptions: bool = True,
+    tracker: SyncProgress | None = None,
 ) -> SyncReport:
     """Sync the dataset's occupations into ``alias`` (see the module doc).
 
     ``reindex`` allows replacing an index built with another model (else ModelMismatch);
-    ``descriptions`` adds the ``description_<lang>`` vectors (a new layout: a rebuild).
+    ``descriptions`` embeds the ``description_<lang>`` vectors (on by default: they lift job-title
+    ranking; off halves the texts to embed; a change of layout rebuilds); ``tracker`` follows the
+    documents written.
     """
     layout = occupations_layout(dataset, descriptions=descriptions)
     return await _sync(
@@ -98,6 +144,7 @@ async def sync_occupations(
         batch_size=batch_size,
         progress=progress,
         reindex=reindex,
+        tracker=tracker,
     )
 
 
@@ -111,6 +158,7 @@ async def sync_skills(
     batch_size: int = 512,
     progress: bool = False,
     reindex: bool = False,
+    tracker: SyncProgress | None = None,
 ) -> SyncReport | None:
     """Sync the dataset's skills into ``alias``; None (nothing done) when it has no skills."""
     layout = skills_layout(dataset)
@@ -127,6 +175,7 @@ async def sync_skills(
         batch_size=batch_size,
         progress=progress,
         reindex=reindex,
+        tracker=tracker,
     )
 
 
@@ -138,11 +187,12 @@ async def sync_esco(
     prune: bool = False,
     progress: bool = False,
     reindex: bool = False,
-    descriptions: bool = False,
+    descriptions: bool = True,
     occupations_alias: str = OCCUPATIONS_ALIAS,
     skills_alias: str = SKILLS_ALIAS,
+    tracker: SyncProgress | None = None,
 ) -> EscoSyncReport:
-    """Occupations, then skills."""
+    """Occupations, then skills; ``tracker`` (optional) follows how many of each are written."""
     occupations = await sync_occupations(
         dataset,
         embedder,
@@ -152,9 +202,17 @@ async def sync_esco(
         progress=progress,
         reindex=reindex,
         descriptions=descriptions,
+        tracker=tracker,
     )
     skills = await sync_skills(
-        dataset, embedder, store, alias=skills_alias, prune=prune, progress=progress, reindex=reindex
+        dataset,
+        embedder,
+        store,
+        alias=skills_alias,
+        prune=prune,
+        progress=progress,
+        reindex=reindex,
+        tracker=tracker,
     )
     return EscoSyncReport(occupations, skills)
 
@@ -171,6 +229,7 @@ async def _sync(
     batch_size: int,
     progress: bool,
     reindex: bool,
+    tracker: SyncProgress | None,
 ) -> SyncReport:
     started = time.perf_counter()
     if batch_size < 1:
@@ -181,11 +240,10 @@ async def _sync(
     manifest = Manifest(layout=layout, model=identity(embedder), esco_version=dataset.version)
 
     target = await prepare_target(store, alias, manifest, reindex=reindex)
-    stored = await store.read_payload(target.collection, ["content_hash", "uri"])
-    changed = [d for d in documents if stored.get(d.id, {}).get("content_hash") != d.content_hash]
-    wanted = {d.id for d in documents}
-    stale = {pid: str(payload.get("uri", pid)) for pid, payload in stored.items() if pid not in wanted}
+    stored, changed, stale = await _difference(store, target.collection, documents)
 
+    if tracker is not None:
+        tracker.start(layout.kind, len(changed))
     embedded = await write_points(
         store,
         target.collection,
@@ -195,6 +253,7 @@ async def _sync(
         batch_size=batch_size,
         progress=progress,
         label=f"{alias} ({embedder.model})",
+        on_written=None if tracker is None else tracker.record,
     )
     if prune and stale:
         await store.delete(target.collection, list(stale))
@@ -217,3 +276,57 @@ async def _sync(
         rebuilt=target.rebuild,
         seconds=time.perf_counter() - started,
     )
+
+
+async def _difference(
+    store: QdrantStore, collection: str, documents: list[D]
+) -> tuple[dict[str, dict[str, Any]], list[D], dict[str, str]]:
+    """(stored payloads by id, documents new or changed, stale point id -> URI) of ``collection``."""
+    stored = await store.read_payload(collection, ["content_hash", "uri"])
+    changed = [d for d in documents if stored.get(d.id, {}).get("content_hash") != d.content_hash]
+    wanted = {d.id for d in documents}
+    stale = {pid: str(payload.get("uri", pid)) for pid, payload in stored.items() if pid not in wanted}
+    return stored, changed, stale
+
+
+async def esco_up_to_date(
+    dataset: EscoDataset,
+    model: str,
+    source: str,
+    store: QdrantStore,
+    *,
+    prune: bool = False,
+    descriptions: bool = True,
+    occupations_alias: str = OCCUPATIONS_ALIAS,
+    skills_alias: str = SKILLS_ALIAS,
+) -> bool:
+    """True when :func:`sync_esco` with this model (name and source) would write nothing.
+
+    Needs no model: the live indexes must be complete, of this layout, schema, ESCO version and
+    model, and hold every document's content hash (and, with ``prune``, nothing else).
+    """
+    layout = occupations_layout(dataset, descriptions=descriptions)
+    parts: list[tuple[str, Layout, Callable[[], list[Any]]]] = [
+        (occupations_alias, layout, partial(occupation_documents, dataset, layout))
+    ]
+    skills = skills_layout(dataset)
+    if skills is not None:
+        parts.append((skills_alias, skills, partial(skill_documents, dataset, skills)))
+    aliases = await store.aliases()
+    for alias, part_layout, build_documents in parts:
+        live = aliases.get(alias)
+        if live is None:
+            return False
+        manifest = Manifest.from_metadata(await store.metadata(live), f"the index {alias!r} in {store.location}")
+        same = (manifest.layout, manifest.schema_version, manifest.esco_version, manifest.state) == (
+            part_layout,
+            SCHEMA_VERSION,
+            dataset.version,
+            "ready",
+        )
+        if not same or (manifest.model.name, manifest.model.source) != (model, source):
+            return False
+        _, changed, stale = await _difference(store, live, await asyncio.to_thread(build_documents))
+        if changed or (prune and stale):
+            return False
+    return True

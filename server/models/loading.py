@@ -11,14 +11,11 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from jobmatch.server.config import ModelSpec
+from jobmatch.server.errors import ModelLoadError
 from jobmatch.server.models.encoder import SideEncoder
 from jobmatch.server.models.onnx_transformer import OnnxExportError, onnx_transformer
 
 logger = logging.getLogger(__name__)
-
-
-class ModelLoadError(RuntimeError):
-    """A configured model could not be loaded (missing path, no hub access, broken files)."""
 
 
 # Encoded at load: to compare the ONNX transformer with torch, then to warm the model up.

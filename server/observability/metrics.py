@@ -14,7 +14,7 @@ import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -22,8 +22,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from jobmatch.server.api.call_hooks import around_each_call
-from jobmatch.server.batching import EmbeddingEngine
 from jobmatch.server.config import ServerSettings
+
+if TYPE_CHECKING:  # the engine imports torch; what only configures logging (a no-op sync) should not
+    from jobmatch.server.batching import EmbeddingEngine
 
 RPC_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
 BATCH_INPUTS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)

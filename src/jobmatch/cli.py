@@ -6,11 +6,18 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobmatch.server.config import ServerSettings
+    from jobmatch.server.index import Embedder
 
 DEFAULT_TARGET = os.environ.get("JOBMATCH_SERVER", "127.0.0.1:50051")
+logger = logging.getLogger("jobmatch.sync")
 
 
 def _connection(args: argparse.Namespace) -> dict:
@@ -51,14 +58,15 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from_arguments(args)  # before torch loads: bad values fail at once
 
     from jobmatch.server.app import JobMatchServer
-    from jobmatch.server.errors import JobMatchError
-    from jobmatch.server.models import ModelLoadError
+    from jobmatch.server.errors import JobMatchError, ModelLoadError
+    from jobmatch.server.esco import EscoFormatError
     from jobmatch.server.observability import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(JobMatchServer(settings).serve())
-    except (ModelLoadError, JobMatchError) as err:  # e.g. Qdrant unreachable, store locked, model mismatch
+    # e.g. Qdrant unreachable, store locked, model mismatch, unreadable ESCO data for the first sync
+    except (ModelLoadError, JobMatchError, EscoFormatError) as err:
         print(f"jobmatch: {err}", file=sys.stderr)
         return 1
     return 0
@@ -75,7 +83,7 @@ def _embed(args: argparse.Namespace) -> int:
 
 
 def _health(args: argparse.Namespace) -> int:
-    """Exit 0 when the server reports SERVING (the container health check)."""
+    """Exit 0 when the server reports SERVING for `--service` (the container health check)."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -94,7 +102,7 @@ def _health(args: argparse.Namespace) -> int:
             print(f"{args.server}: {err.code().name}: {err.details()}", file=sys.stderr)
             return 1
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-    print(f"{args.server}: {status}")
+    print(f"{args.server}{f' {args.service}' if args.service else ''}: {status}")
     return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
@@ -114,38 +122,56 @@ def _models(args: argparse.Namespace) -> int:
 
 
 async def _sync_async(args: argparse.Namespace) -> int:
-    from jobmatch.client import AsyncJobMatchClient
-    from jobmatch.server.batching import EmbeddingEngine
     from jobmatch.server.config import settings_from_arguments
-    from jobmatch.server.index import EngineEmbedder, RemoteEmbedder
-    from jobmatch.server.matching import open_configured_store, sync_configured
+    from jobmatch.server.matching import (
+        configured_index_up_to_date,
+        load_configured_dataset,
+        open_configured_store,
+        sync_configured,
+    )
     from jobmatch.server.observability import configure_logging
 
     settings = settings_from_arguments(args)
     configure_logging(settings.log_level, settings.log_format)
     async with contextlib.AsyncExitStack() as stack:
-        store = await open_configured_store(settings)
+        store = await open_configured_store(settings, replace_local_mode=args.reindex)
         stack.push_async_callback(store.close)
-        if args.server:  # embed through a running jobmatch server
-            # sync shares serve's flags: its --api-key (JOBMATCH_API_KEYS) is the server's key.
-            api_key = settings.api_keys[0].get_secret_value() if settings.api_keys else None
-            connection = _connection(args) | {"api_key": api_key}
-            client = await stack.enter_async_context(AsyncJobMatchClient(args.server, timeout=600, **connection))
-            embedder = RemoteEmbedder(client, settings.match_model or "")
-        else:  # load only the index model, in-process
-            spec = next(m for m in settings.models if m.name == settings.index_model)
-            engine = EmbeddingEngine(settings.model_copy(update={"models": [spec]}))
-            await engine.start()
-            stack.push_async_callback(engine.close)
-            embedder = EngineEmbedder(engine, spec.name)
-        await sync_configured(settings, embedder, store, prune=args.prune, reindex=args.reindex)
+        dataset = await asyncio.to_thread(load_configured_dataset, settings)
+        # Before torch and the model: a sync that would write nothing ends here.
+        local_model = not args.server and not args.reindex
+        if local_model and await configured_index_up_to_date(settings, store, dataset, prune=args.prune):
+            logger.info("the ESCO index in %s is up to date with %s: nothing to embed", store.location, dataset.version)
+            return 0
+        embedder = await _sync_embedder(args, settings, stack)
+        await sync_configured(settings, embedder, store, prune=args.prune, reindex=args.reindex, dataset=dataset)
     return 0
 
 
+async def _sync_embedder(
+    args: argparse.Namespace, settings: ServerSettings, stack: contextlib.AsyncExitStack
+) -> Embedder:
+    """Through a running jobmatch server (--server), else the index model loaded in-process."""
+    from jobmatch.client import AsyncJobMatchClient
+    from jobmatch.server.index import EngineEmbedder, RemoteEmbedder
+
+    if args.server:
+        # sync shares serve's flags: its --api-key (JOBMATCH_API_KEYS) is the server's key.
+        api_key = settings.api_keys[0].get_secret_value() if settings.api_keys else None
+        connection = _connection(args) | {"api_key": api_key}
+        client = await stack.enter_async_context(AsyncJobMatchClient(args.server, timeout=600, **connection))
+        return RemoteEmbedder(client, settings.match_model or "")
+    from jobmatch.server.batching import EmbeddingEngine  # torch: only when something must be embedded
+
+    spec = next(m for m in settings.models if m.name == settings.index_model)
+    engine = EmbeddingEngine(settings.model_copy(update={"models": [spec]}))
+    await engine.start()
+    stack.push_async_callback(engine.close)
+    return EngineEmbedder(engine, spec.name)
+
+
 def _sync(args: argparse.Namespace) -> int:
-    from jobmatch.server.errors import JobMatchError
+    from jobmatch.server.errors import JobMatchError, ModelLoadError
     from jobmatch.server.esco import EscoFormatError
-    from jobmatch.server.models import ModelLoadError
 
     try:
         return asyncio.run(_sync_async(args))
@@ -159,8 +185,16 @@ def _match(args: argparse.Namespace) -> int:
 
     with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
         matches = client.match_occupations(
-            args.query, kind=args.kind, top_k=args.top_k, language=args.language, isco_prefixes=args.isco
+            args.query,
+            kind=args.kind,
+            top_k=args.top_k,
+            language=args.language,
+            isco_prefixes=args.isco,
+            min_score=args.min_score,
         )
+    if matches.no_fit:
+        best = f"best score {matches[0].score:.3f} <" if matches else "no match,"
+        print(f"no occupation fits ({best} min_score {matches.min_score:.3f})")
     for rank, m in enumerate(matches, 1):
         print(f"{rank:2d}. {m.score:.3f}  {m.preferred_label}  (ISCO {m.isco_group}, {m.uri})")
     return 0
@@ -175,7 +209,7 @@ def _eval(args: argparse.Namespace) -> int:
     with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
         for q in queries:
             matches = client.match_occupations(q.query, kind=args.kind, top_k=10, language=q.language)
-            rankings.append(([m.uri for m in matches], q.expected_uri))
+            rankings.append(([m.uri for m in matches], q.expected_uri, q.also_acceptable))
     scores = score_rankings(rankings)
     print(f"{scores.queries} queries, kind {args.kind}")
     print("  ".join(f"{name} {value:.3f}" for name, value in scores.as_row().items()))
@@ -214,13 +248,23 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(run=_models)
 
     health = client_command("health", "exit 0 when the server's grpc.health.v1 status is SERVING")
-    health.add_argument("--service", default="", help="service to check (default: the whole server)")
+    health.add_argument(
+        "--service",
+        default="",
+        help="jobmatch.v1.EmbeddingService (SERVING once the models are warm), jobmatch.v1.MatchService "
+        "(once the ESCO index is open), or the whole server: both (default)",
+    )
     health.set_defaults(run=_health, timeout=5.0)
 
     sync = commands.add_parser("sync", help="embed ESCO occupations and skills into Qdrant (idempotent, resumable)")
     add_settings_arguments(sync)
     sync.add_argument("--prune", action="store_true", help="delete occupations and skills no longer in the data")
-    sync.add_argument("--reindex", action="store_true", help="rebuild into a new collection, then switch the alias")
+    sync.add_argument(
+        "--reindex",
+        action="store_true",
+        help="rebuild into a new collection, then switch the alias (an embedded store written by "
+        "qdrant-client's local mode is first moved aside to <path>.local-mode-<time>)",
+    )
     sync.add_argument("--server", help="embed through a running jobmatch server (host:port) instead of in-process")
     add_connection_arguments(sync, api_key_flag=False)  # --api-key is already there, shared with serve
     sync.set_defaults(run=_sync)
@@ -232,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--top-k", type=int, default=10)
     match.add_argument("--language", default="", help="search and show labels of this language (default: all)")
     match.add_argument("--isco", action="append", default=[], help="ISCO group prefix to keep, repeatable")
+    match.add_argument(
+        "--min-score", type=float, help="score below which no occupation fits (default: the server's; 0: none)"
+    )
     match.set_defaults(run=_match)
 
     evaluate = client_command("eval", "Recall@1/5/10 and MRR@10 of a query file against a server")

@@ -1,5 +1,6 @@
 """Fixtures for the ESCO index tests: one in-process engine (tiny JobBERT, tiny symmetric, MiniLM),
-real qdrant-client local stores under tmp_path, ESCO datasets, and an embedder wrapper that counts."""
+real stores (Qdrant Edge under tmp_path by default; ``adapter_store`` runs a test on Edge and on
+qdrant-client's in-memory mode), ESCO datasets, and an embedder wrapper that counts."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from jobmatch.server.batching import EmbeddingEngine
 from jobmatch.server.config import ServerSettings
 from jobmatch.server.esco import EscoDataset, load_bundles, load_snapshot
 from jobmatch.server.index import EngineEmbedder, QdrantStore, Side, open_store
+from tests.support.esco_bundle import ESCO_FIXTURE
 
-ESCO = Path(__file__).resolve().parents[3] / "shared" / "esco"
+ADAPTERS = ("edge", ":memory:")
+"""The two store adapters: Qdrant Edge in a directory, and qdrant-client (its in-memory mode, which
+speaks the client API of a Qdrant server; no Qdrant server binary runs on the build machines)."""
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 
 
@@ -86,9 +90,23 @@ def counting() -> type[CountingEmbedder]:
     return CountingEmbedder
 
 
+async def open_adapter(adapter: str, directory: Path) -> QdrantStore:
+    """``adapter``'s store: Qdrant Edge in ``directory``, or ``open_store(":memory:")``."""
+    return await open_store(directory if adapter == "edge" else adapter)
+
+
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[QdrantStore]:
+    """The default embedded store: Qdrant Edge in a fresh directory."""
     async with await open_store(tmp_path / "qdrant") as opened:
+        assert opened.embedded
+        yield opened
+
+
+@pytest.fixture(params=ADAPTERS, ids=["edge", "memory"])
+async def adapter_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[QdrantStore]:
+    """A fresh store on each adapter: the test runs on Qdrant Edge and on qdrant-client."""
+    async with await open_adapter(request.param, tmp_path / "qdrant") as opened:
         yield opened
 
 
@@ -99,9 +117,8 @@ def snapshot() -> EscoDataset:
 
 @pytest.fixture(scope="session")
 def v120_en_de() -> EscoDataset:
-    if not (ESCO / "v1.2.0" / "de" / "occupations_de.csv").is_file():
-        pytest.skip(f"ESCO v1.2.0 CSV files not found under {ESCO}")
-    return load_bundles([ESCO / "v1.2.0" / "en", ESCO / "v1.2.0" / "de"])
+    """ESCO v1.2.0 English and German occupations (labels only, no skills), cut from the release."""
+    return load_bundles([ESCO_FIXTURE / "v1.2.0" / "en", ESCO_FIXTURE / "v1.2.0" / "de"])
 
 
 def subset(dataset: EscoDataset, uris: Sequence[str]) -> EscoDataset:

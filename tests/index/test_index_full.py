@@ -27,7 +27,9 @@ from jobmatch.server.index import (
     sync_occupations,
 )
 from jobmatch.server.index.documents import occupation_documents, occupations_layout
-from jobmatch.server.index.schema import MANIFEST_KEY
+from jobmatch.server.index.schema import MANIFEST_KEY, SCHEMA_VERSION
+from jobmatch.server.index.strategies import plan_search
+from tests.index.scoring import family_scores, query_vectors, scored_as_planned
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 
@@ -67,17 +69,17 @@ async def test_full_sync_writes_one_complete_point_per_occupation_and_skill(
     assert manifest["model"]["asymmetric"] is True
     assert manifest["model"]["source"]
     assert manifest["vectors"] == {
-        "title_en": {"side": "anchor", "multi": False},
-        "labels_en": {"side": "anchor", "multi": True},
-        "skills": {"side": "positive", "multi": False},
+        "title_en": {"side": "anchor", "multi": False, "sparse": False},
+        "labels_en": {"side": "anchor", "multi": True, "sparse": False},
+        "bm25_en": {"side": None, "multi": False, "sparse": True},
+        "description_en": {"side": "positive", "multi": False, "sparse": False},
+        "skills": {"side": "positive", "multi": False, "sparse": False},
     }
-    assert (manifest["schema_version"], manifest["state"], manifest["points"]) == (1, "ready", 3007)
+    assert (manifest["schema_version"], manifest["state"], manifest["points"]) == (SCHEMA_VERSION, "ready", 3007)
     assert manifest["esco_version"] == "v1.1.1"
 
-    (record,) = await store.call(
-        lambda c: c.retrieve(OCCUPATIONS_ALIAS, [point_id(DATA_SCIENTIST)], with_payload=True, with_vectors=True)
-    )
-    payload, vectors = record.payload, record.vector
+    (record,) = await store.retrieve(OCCUPATIONS_ALIAS, [point_id(DATA_SCIENTIST)], with_vectors=True)
+    payload, vectors = record.payload, record.vectors
     assert payload["isco_prefixes"] == ["2", "25", "251", "2511"]
     assert payload["preferred_label"] == {"en": "data scientist"}
     assert payload["languages"] == ["en"]
@@ -88,10 +90,10 @@ async def test_full_sync_writes_one_complete_point_per_occupation_and_skill(
     assert payload["esco_version"] == "v1.1.1"
     documents = {d.uri: d for d in occupation_documents(snapshot, occupations_layout(snapshot))}
     assert payload["content_hash"] == documents[DATA_SCIENTIST].content_hash
-    labels = np.asarray(vectors["labels_en"])
+    labels = vectors["labels_en"]
     assert labels.shape == (len(documents[DATA_SCIENTIST].labels["en"]), 48)  # deduplicated labels
     np.testing.assert_allclose(vectors["title_en"], labels[0], atol=1e-6)  # the preferred label comes first
-    assert np.asarray(vectors["skills"]).shape == (48,)
+    assert vectors["skills"].shape == (48,)
 
 
 async def test_a_re_sync_of_unchanged_data_embeds_nothing_and_is_fast(
@@ -113,8 +115,10 @@ async def test_a_reopened_store_serves_the_same_index(
     full: tuple[QdrantStore, EscoSyncReport], tmp_path: Path, index: OccupationIndex
 ) -> None:
     matches = await index.match("data scientist", top_k=3)
-    assert DATA_SCIENTIST in [m.uri for m in matches]
-    assert matches[0].score == pytest.approx(1.0, abs=1e-5)  # an exact label, embedded the same way
+    assert matches[0].uri == DATA_SCIENTIST
+    (labelled,) = await index.match("data scientist", top_k=1, strategy="labels")
+    assert labelled.uri == DATA_SCIENTIST
+    assert labelled.score == pytest.approx(1.0, abs=1e-5)  # an exact label, embedded the same way
 
 
 @pytest.mark.parametrize(
@@ -151,7 +155,6 @@ async def test_a_prefix_outside_the_query_s_group_excludes_the_exact_match(index
         ({"query": "   "}, InvalidQuery, "empty"),
         ({"kind": "resume"}, InvalidQuery, "kind must be one of job_title, skills, text"),
         ({"strategy": "nearest"}, InvalidQuery, "strategy must be one of"),
-        ({"strategy": "description"}, InvalidQuery, "needs description vectors"),
     ],
 )
 async def test_invalid_queries_and_filters_raise_typed_errors(
@@ -164,25 +167,43 @@ async def test_invalid_queries_and_filters_raise_typed_errors(
 
 
 @pytest.mark.parametrize(
-    ("kind", "strategy", "vectors"),
+    ("kind", "strategy", "families", "sides"),
     [
-        ("job_title", None, {"labels_en"}),
-        ("job_title", "title", {"title_en"}),
-        ("job_title", "skills", {"skills"}),
-        ("skills", None, {"labels_en", "skills"}),
-        ("text", None, {"labels_en", "skills"}),
-        ("text", "labels", {"labels_en"}),
+        ("job_title", "labels", {"labels"}, {"anchor"}),
+        ("job_title", "title", {"title"}, {"anchor"}),
+        ("job_title", "skills", {"skills"}, {"anchor"}),  # a title against skill lists: the title head
+        ("skills", "labels", {"labels"}, {"positive"}),
+        ("skills", "fused", {"labels", "skills", "description"}, {"positive"}),
+        ("text", "fused", {"labels", "skills", "description"}, {"anchor", "positive"}),  # each through its own head
+        ("text", "labels", {"labels"}, {"anchor"}),
     ],
 )
-async def test_kinds_and_strategies_search_their_vectors(
-    index: OccupationIndex, kind: str, strategy: str | None, vectors: set[str]
+async def test_kinds_and_strategies_score_their_vectors_through_their_heads(
+    index: OccupationIndex, kind: str, strategy: str, families: set[str], sides: set[str]
 ) -> None:
-    matches = await index.match("data scientist", kind=kind, top_k=5, strategy=strategy)
+    query = "data scientist"
+    matches = await index.match(query, kind=kind, top_k=5, strategy=strategy)
     assert len(matches) == 5
-    assert {m.vector for m in matches} <= vectors
-    assert all(set(m.scores) <= vectors for m in matches)
     assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
     assert all(m.preferred_label and m.language == "en" and m.isco_group for m in matches)
+
+    manifest = index.manifest
+    assert manifest is not None
+    search = plan_search(manifest.layout, kind, strategy, ("en",))
+    assert ({p.family for p in search.probes}, search.sides) == (families, sides)
+    queries = await query_vectors(index.embedder, query, {"anchor", "positive"})
+    ids = [point_id(m.uri) for m in matches]
+    by_hand = await family_scores(index.store, OCCUPATIONS_ALIAS, ids, search, queries)
+    for match, point in zip(matches, ids, strict=True):
+        assert set(by_hand[point]) == families
+        assert scored_as_planned(match.score, by_hand[point], search.weights), (match, by_hand[point])
+    if len(families) == 1:  # one family: its best cosine, exactly
+        (family,) = families
+        assert [m.score for m in matches] == pytest.approx([by_hand[p][family] for p in ids], abs=1e-4)
+    # through the other head, the same vectors score otherwise: the head is part of what is checked
+    other = {side: queries["positive" if side == "anchor" else "anchor"] for side in queries}
+    crossed = await family_scores(index.store, OCCUPATIONS_ALIAS, ids, search, other)
+    assert any(not scored_as_planned(m.score, crossed[p], search.weights) for m, p in zip(matches, ids, strict=True))
 
 
 async def test_get_returns_the_stored_record(index: OccupationIndex, snapshot: EscoDataset) -> None:

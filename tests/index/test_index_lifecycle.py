@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from qdrant_client import models as qm
 
 from jobmatch.server.esco import EscoDataset
 from jobmatch.server.index import (
@@ -13,12 +12,18 @@ from jobmatch.server.index import (
     EngineEmbedder,
     IncompatibleIndex,
     IndexNotFound,
+    InvalidQuery,
     ModelMismatch,
     OccupationIndex,
     QdrantStore,
     sync_occupations,
 )
+from jobmatch.server.index.documents import occupation_documents, occupations_layout
 from jobmatch.server.index.schema import MANIFEST_KEY
+from jobmatch.server.index.store import CollectionSpec, DenseSpec
+
+# qdrant-client's in-memory mode (the adapter_store tests) says payload indexes do nothing there
+pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 
@@ -39,8 +44,9 @@ async def test_another_model_is_refused_for_sync_and_for_queries(
 
 
 async def test_reindexing_for_a_new_model_switches_the_alias_only_when_the_new_index_is_complete(
-    store: QdrantStore, small: EscoDataset, jobbert: EngineEmbedder, careerbert: EngineEmbedder, counting
+    adapter_store: QdrantStore, small: EscoDataset, jobbert: EngineEmbedder, careerbert: EngineEmbedder, counting
 ) -> None:
+    store = adapter_store  # on Qdrant Edge and on qdrant-client
     first = await sync_occupations(small, jobbert, store)
     reader = await OccupationIndex.open(store, jobbert)
     seen_during_build: list[tuple[str, str]] = []
@@ -66,28 +72,38 @@ async def test_reindexing_for_a_new_model_switches_the_alias_only_when_the_new_i
 
     with pytest.raises(ModelMismatch):  # the old reader notices the switch instead of mixing models
         await reader.match("data scientist")
-    (best,) = await (await OccupationIndex.open(store, careerbert)).match("data scientist", top_k=1)
-    assert best.score == pytest.approx(1.0, abs=1e-5)
+    (best,) = await (await OccupationIndex.open(store, careerbert)).match("data scientist", top_k=1, strategy="labels")
+    assert (best.uri, best.score) == (DATA_SCIENTIST, pytest.approx(1.0, abs=1e-5))
 
 
 async def test_a_new_layout_rebuilds_without_asking_and_readers_follow(
     store: QdrantStore, small: EscoDataset, jobbert: EngineEmbedder
 ) -> None:
-    first = await sync_occupations(small, jobbert, store)
+    first = await sync_occupations(small, jobbert, store, descriptions=False)
     reader = await OccupationIndex.open(store, jobbert)
+    assert reader.manifest is not None
+    assert not reader.manifest.layout.descriptions
+    description = next(
+        d.descriptions["en"]
+        for d in occupation_documents(small, occupations_layout(small, descriptions=True))
+        if d.uri == DATA_SCIENTIST
+    )
+    with pytest.raises(InvalidQuery, match="needs description vectors"):
+        await reader.match(description, kind="text", strategy="description")
+
     report = await sync_occupations(small, jobbert, store, descriptions=True)
     assert report.rebuilt
     assert report.written == 40
     assert report.collection != first.collection
     assert await store.collection_names() == [report.collection]
-    matches = await reader.match("Data scientists find and interpret rich data sources", kind="text", top_k=3)
-    assert {"labels_en", "skills", "description_en"} >= {m.vector for m in matches}
-    (best,) = await reader.match(
-        "Data scientists find and interpret rich data sources", kind="text", top_k=1, strategy="description"
-    )
-    assert best.vector == "description_en"
+    # The reader follows the switch: the descriptions are searchable through it now, and the exact
+    # description (embedded through the positive head, as a text query meets it) scores 1.
+    (best,) = await reader.match(description, kind="text", top_k=1, strategy="description")
+    assert best.uri == DATA_SCIENTIST
+    assert best.score == pytest.approx(1.0, abs=1e-5)
     assert reader.manifest is not None
     assert reader.manifest.layout.descriptions
+    assert len(await reader.match(description, kind="text", top_k=3)) == 3
 
 
 async def test_missing_empty_and_foreign_indexes_raise_typed_errors(
@@ -111,8 +127,7 @@ async def test_missing_empty_and_foreign_indexes_raise_typed_errors(
         await OccupationIndex.open(store, jobbert)
     assert empty.value.status_code == grpc.StatusCode.FAILED_PRECONDITION
 
-    vectors = {"v": qm.VectorParams(size=4, distance=qm.Distance.COSINE)}
-    await store.create_collection("foreign", vectors, {"owner": "someone else"})
+    await store.create_collection("foreign", CollectionSpec({"v": DenseSpec(4)}), {"owner": "someone else"})
     with pytest.raises(IncompatibleIndex, match="has no jobmatch manifest"):
         await OccupationIndex.open(store, jobbert, alias="foreign")
     with pytest.raises(IncompatibleIndex, match="needs that name for an alias"):

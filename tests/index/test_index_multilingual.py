@@ -1,4 +1,5 @@
-"""ESCO v1.2.0 English + German (labels only, no skills), synced in full with the tiny JobBERT."""
+"""ESCO v1.2.0 English + German (labels only, no skills): the records cut into tests/data/esco
+(data scientist, technical director and ~30 others), synced in full with the tiny JobBERT."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ import pytest
 
 from jobmatch.server.esco import EscoDataset
 from jobmatch.server.index import (
+    OCCUPATIONS_ALIAS,
     EngineEmbedder,
     IndexNotFound,
     InvalidQuery,
     OccupationIndex,
     SyncReport,
     open_store,
+    point_id,
     sync_esco,
 )
+from jobmatch.server.index.strategies import plan_search
+from tests.index.scoring import family_scores, query_vectors, scored_as_planned
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 GERMAN_TITLE = "Datenwissenschaftlerin"
@@ -47,11 +52,13 @@ async def test_every_occupation_is_indexed_in_both_languages(
 ) -> None:
     index, report = synced
     print(f"\nv1.2.0 en+de sync (tiny JobBERT): {report.total} occupations, {report.seconds:.1f} s")
-    assert report.total == report.added == len(v120_en_de.occupations) == 3039
+    assert report.total == report.added == len(v120_en_de.occupations) > 30
     assert index.manifest is not None
     assert index.manifest.layout.languages == ("en", "de")
     assert index.manifest.layout.skills_language is None
-    assert {v.name for v in index.manifest.layout.vectors} == {"title_en", "labels_en", "title_de", "labels_de"}
+    dense = {v.name for v in index.manifest.layout.vectors if not v.sparse}
+    assert dense == {"title_en", "labels_en", "description_en", "title_de", "labels_de", "description_de"}
+    assert {v.name for v in index.manifest.layout.vectors if v.sparse} == {"bm25_en", "bm25_de"}
     record = await index.get(DATA_SCIENTIST)
     assert record is not None
     assert record.languages == ("de", "en")
@@ -64,10 +71,12 @@ async def test_a_german_title_finds_its_occupation_through_the_german_labels(
 ) -> None:
     index, _ = synced
     assert owners(v120_en_de, GERMAN_TITLE) == {DATA_SCIENTIST}  # a German-only label of one occupation
-    best = (await index.match(GERMAN_TITLE, top_k=3))[0]  # no language: every synced language
-    assert (best.uri, best.vector) == (DATA_SCIENTIST, "labels_de")
-    assert best.score == pytest.approx(1.0, abs=1e-5)
+    best = (await index.match(GERMAN_TITLE, top_k=3))[0]  # the default strategy, every synced language
+    assert best.uri == DATA_SCIENTIST
     assert (best.preferred_label, best.language) == ("data scientist", "en")  # no language asked: English
+    labelled = (await index.match(GERMAN_TITLE, top_k=3, strategy="labels"))[0]  # the best label, any language
+    assert labelled.uri == DATA_SCIENTIST
+    assert labelled.score == pytest.approx(1.0, abs=1e-5)
 
     german = (await index.match(GERMAN_TITLE, top_k=3, language="de"))[0]
     assert (german.uri, german.preferred_label, german.language) == (
@@ -75,15 +84,32 @@ async def test_a_german_title_finds_its_occupation_through_the_german_labels(
         "Datenwissenschaftler/Datenwissenschaftlerin",
         "de",
     )
-    english_only = await index.match(GERMAN_TITLE, top_k=3, language="en")
-    assert all(m.vector == "labels_en" and m.score < 0.99999 for m in english_only)
+    assert (await index.match(GERMAN_TITLE, top_k=1, language="de", strategy="labels"))[0].score == pytest.approx(
+        1.0, abs=1e-5
+    )
+    # English labels only: nothing scores the exact German label's 1, so it came from labels_de above
+    english_only = await index.match(GERMAN_TITLE, top_k=3, language="en", strategy="labels")
+    assert len(english_only) == 3
+    assert all(m.score < 0.99999 for m in english_only)
+    assert all(m.language == "en" for m in english_only)
 
 
-async def test_labels_only_indexes_have_no_skills_to_search(synced: tuple[OccupationIndex, SyncReport]) -> None:
+async def test_labels_only_indexes_have_no_skills_to_search(
+    synced: tuple[OccupationIndex, SyncReport], jobbert: EngineEmbedder
+) -> None:
     index, _ = synced
-    matches = await index.match("Python, SQL", kind="skills", top_k=3)  # default fused: labels only here
+    query = "Python, SQL"
+    matches = await index.match(query, kind="skills", top_k=3)  # default fused: no skills family here
     assert len(matches) == 3
-    assert {m.vector for m in matches} <= {"labels_en", "labels_de"}
+    assert index.manifest is not None
+    search = plan_search(index.manifest.layout, "skills", None, index.manifest.layout.languages)
+    assert "skills" not in {w.family for w in search.weights}
+    assert {p.vector for p in search.probes} >= {"labels_en", "labels_de"}
+    queries = await query_vectors(jobbert, query, {"anchor", "positive"})
+    ids = [point_id(m.uri) for m in matches]
+    by_hand = await family_scores(index.store, OCCUPATIONS_ALIAS, ids, search, queries)
+    for match, point in zip(matches, ids, strict=True):  # scored by the families there are, positive head
+        assert scored_as_planned(match.score, by_hand[point], search.weights), (match, by_hand[point])
     with pytest.raises(InvalidQuery, match="needs skills vectors"):
         await index.match("Python, SQL", kind="skills", strategy="skills")
     with pytest.raises(IndexNotFound, match="skills index"):

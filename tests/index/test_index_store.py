@@ -1,29 +1,39 @@
-"""The Qdrant store: locking, unreachable servers, numpy vectors in local mode, payload indexes."""
+"""Opening a store: where it lives, which adapter, locking, unreachable servers, a closed store,
+and the payload indexes a sync creates. The store's operations are in test_index_store_contract.py,
+Edge's own guarantees in test_index_edge.py."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import grpc
-import numpy as np
 import pytest
-from qdrant_client import QdrantClient
-from qdrant_client import models as qm
+import qdrant_edge as qe
 
 from jobmatch.server.esco import EscoDataset
 from jobmatch.server.index import (
+    OCCUPATIONS_ALIAS,
     EngineEmbedder,
     IndexNotFound,
-    PointData,
     StoreLocked,
     StoreUnavailable,
     default_store_path,
     open_store,
-    point_id,
     sync_occupations,
 )
-from jobmatch.server.index.store import _point_struct
+from jobmatch.server.index.schema import KEYWORD_INDEXES
+from jobmatch.server.index.store.edge import CATALOG_FILE
+
+
+async def test_a_directory_opens_qdrant_edge_and_a_url_or_memory_qdrant_client(tmp_path: Path) -> None:
+    async with await open_store(tmp_path / "edge") as edge:
+        assert (edge.embedded, edge.location) == (True, str(tmp_path / "edge"))
+        assert (tmp_path / "edge").is_dir()
+    async with await open_store(str(tmp_path / "as-str")) as edge:
+        assert edge.embedded
+    async with await open_store(":memory:") as memory:
+        assert (memory.embedded, memory.location) == (False, ":memory:")
+    assert not (Path.cwd() / ":memory:").exists()  # not a directory named ":memory:"
 
 
 async def test_a_locked_store_fails_with_a_clear_error_naming_the_path(tmp_path: Path) -> None:
@@ -36,76 +46,49 @@ async def test_a_locked_store_fails_with_a_clear_error_naming_the_path(tmp_path:
     assert error.status_code == grpc.StatusCode.UNAVAILABLE
     assert str(path) in str(error)
     assert "a jobmatch server or another sync" in str(error)
+    assert "--qdrant-url" in str(error)  # the way to share an index between processes
     async with await open_store(path) as reopened:  # closing released the lock
         assert await reopened.collection_names() == []
 
 
-async def test_an_unreachable_server_is_unavailable() -> None:
-    async with await open_store("http://127.0.0.1:9", timeout=2) as store:
-        assert not store.is_local
-        with pytest.raises(StoreUnavailable, match=r"http://127.0.0.1:9 cannot be reached"):
+async def test_a_server_is_not_contacted_until_the_first_call_and_unreachable_is_unavailable() -> None:
+    async with await open_store("http://127.0.0.1:9", timeout=2) as store:  # nothing listens on port 9
+        assert not store.embedded
+        assert store.location == "http://127.0.0.1:9"
+        with pytest.raises(StoreUnavailable, match=r"http://127.0.0.1:9 cannot be reached") as caught:
             await store.aliases()
+    assert caught.value.status_code == grpc.StatusCode.UNAVAILABLE
 
 
-async def test_unknown_collections_are_not_found(tmp_path: Path) -> None:
-    async with await open_store(tmp_path / "q") as store:
-        with pytest.raises(IndexNotFound, match="'nope'"):
-            await store.count("nope")
-        await store.close()
-        with pytest.raises(StoreUnavailable, match="closed"):
-            await store.count("nope")
+@pytest.mark.parametrize("adapter", ["edge", ":memory:"])
+async def test_a_closed_store_refuses_calls_and_closes_once(tmp_path: Path, adapter: str) -> None:
+    store = await open_store(tmp_path / "q" if adapter == "edge" else adapter)
+    with pytest.raises(IndexNotFound, match="'nope'"):
+        await store.count("nope")
+    await store.close()
+    await store.close()  # a second close is a no-op
+    with pytest.raises(StoreUnavailable, match="closed"):
+        await store.count("nope")
 
 
 def test_the_default_store_lives_in_the_user_data_dir() -> None:
     assert default_store_path().parts[-2:] == ("jobmatch", "qdrant")
 
 
-async def test_local_mode_keeps_numpy_vectors_and_reopens_them(tmp_path: Path) -> None:
-    path = tmp_path / "qdrant"
-    rng = np.random.default_rng(0)
-    single, multi = rng.standard_normal(8).astype(np.float32), rng.standard_normal((3, 8)).astype(np.float32)
-    vectors = {
-        "one": qm.VectorParams(size=8, distance=qm.Distance.COSINE),
-        "many": qm.VectorParams(
-            size=8,
-            distance=qm.Distance.COSINE,
-            multivector_config=qm.MultiVectorConfig(comparator=qm.MultiVectorComparator.MAX_SIM),
-        ),
-    }
-    async with await open_store(path) as store:
-        await store.create_collection("c", vectors, {"k": 1}, ["uri"])
-        await store.upsert("c", [PointData(point_id("a"), {"one": single, "many": multi}, {"uri": "a"})])
-        await store.upsert("c", [PointData(point_id("a"), {"one": -single, "many": multi}, {"uri": "a2"})])
-    async with await open_store(path) as store:
-        (record,) = await store.call(lambda c: c.retrieve("c", [point_id("a")], with_vectors=True))
-        np.testing.assert_allclose(record.vector["one"], -single, rtol=1e-6)  # the update, reloaded
-        np.testing.assert_allclose(record.vector["many"], multi, rtol=1e-6)  # not normalized in place
-        assert record.payload == {"uri": "a2"}
-        assert await store.metadata("c") == {"k": 1}
-        (hits,) = await store.query("c", [qm.QueryRequest(query=[multi[1].tolist()], using="many", limit=1)])
-        assert hits[0].score == pytest.approx(1.0, abs=1e-6)
-    journal = sqlite3.connect(path / "collection" / "c" / "storage.sqlite").execute("PRAGMA journal_mode").fetchone()
-    assert journal == ("wal",)
-
-
-def test_server_points_carry_plain_lists() -> None:
-    point = _point_struct(PointData("x", {"v": np.ones((2, 3), dtype=np.float32)}, {"a": 1}), local=False)
-    assert point.vector == {"v": [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]}
-
-
-async def test_payload_indexes_are_created_for_every_filtered_field(
-    tmp_path: Path, small: EscoDataset, jobbert: EngineEmbedder, monkeypatch: pytest.MonkeyPatch
+async def test_a_sync_creates_a_keyword_index_for_every_filtered_field(
+    tmp_path: Path, small: EscoDataset, jobbert: EngineEmbedder
 ) -> None:
-    created: list[tuple[str, str]] = []
-    real = QdrantClient.create_payload_index
-
-    def spy(self: QdrantClient, collection_name: str, field_name: str, *args, **kwargs):
-        created.append((field_name, str(args[0] if args else kwargs.get("field_schema"))))
-        return real(self, collection_name, field_name, *args, **kwargs)
-
-    monkeypatch.setattr(QdrantClient, "create_payload_index", spy)
-    async with await open_store(tmp_path / "q") as store:
-        await sync_occupations(small, jobbert, store)
-    assert sorted(created) == sorted(
-        (field, str(qm.PayloadSchemaType.KEYWORD)) for field in ("uri", "isco_group", "isco_prefixes", "languages")
-    )
+    path = tmp_path / "q"
+    async with await open_store(path) as store:
+        report = await sync_occupations(small, jobbert, store)
+        assert (await store.aliases())[OCCUPATIONS_ALIAS] == report.collection
+    assert (path / CATALOG_FILE).is_file()
+    shard = qe.EdgeShard.load(str(path / "collections" / report.collection))  # Edge's own view of the shard
+    try:
+        info = shard.info()
+    finally:
+        shard.close()
+    assert info.points_count == len(small.occupations)
+    schema = {name: index.data_type for name, index in info.payload_schema.items()}
+    assert schema == dict.fromkeys(KEYWORD_INDEXES["occupations"], qe.PayloadSchemaType.Keyword)
+    assert set(schema) == {"uri", "isco_group", "isco_prefixes", "languages"}

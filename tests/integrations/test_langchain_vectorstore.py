@@ -1,10 +1,15 @@
-"""langchain-qdrant's QdrantVectorStore over a collection written by the ESCO sync (through the live server)."""
+"""langchain-qdrant's QdrantVectorStore over a collection written by the ESCO sync (through the live server).
+
+QdrantVectorStore needs a qdrant-client client, so the sync writes through the store's server adapter
+into qdrant-client's in-memory mode (the same client API as a Qdrant server; no server binary runs
+here), and the tests hand that adapter's client to langchain-qdrant.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from pathlib import Path
+import re
+from collections.abc import AsyncIterator
 
 import pytest
 from langchain_qdrant import QdrantVectorStore
@@ -13,9 +18,12 @@ from qdrant_client import QdrantClient
 from jobmatch.client import AsyncJobMatchClient
 from jobmatch.integrations.langchain import JobMatchEmbeddings, occupation_vector_store
 from jobmatch.server.esco import EscoDataset, load_snapshot
-from jobmatch.server.index import OCCUPATIONS_ALIAS, RemoteEmbedder, open_store, sync_occupations
+from jobmatch.server.index import OCCUPATIONS_ALIAS, QdrantStore, RemoteEmbedder, sync_occupations
 from jobmatch.server.index.documents import occupation_documents, occupations_layout
+from jobmatch.server.index.store.server import ServerBackend
 from tests.integrations.conftest import DATA_SCIENTIST
+
+pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")  # in-memory mode
 
 
 @pytest.fixture(scope="module")
@@ -27,24 +35,23 @@ def dataset() -> EscoDataset:
 
 
 @pytest.fixture(scope="module")
-async def synced(dataset: EscoDataset, target: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Qdrant directory synced the way `jobmatch sync --server` does it; the store is closed again."""
-    path = tmp_path_factory.mktemp("qdrant-vectorstore")
-    store = await open_store(path)
+async def synced(dataset: EscoDataset, target: str) -> AsyncIterator[ServerBackend]:
+    """A collection synced the way `jobmatch sync --server` does it, into qdrant-client's in-memory mode."""
+    backend = ServerBackend(":memory:")
+    store = QdrantStore(backend, embedded=False)
     try:
         async with AsyncJobMatchClient(target, timeout=60) as client:
             report = await sync_occupations(dataset, RemoteEmbedder(client, "jobbert"), store)
+        assert report.added == len(dataset.occupations)
+        yield backend
     finally:
         await store.close()
-    assert report.added == len(dataset.occupations)
-    return path
 
 
 @pytest.fixture
-def qdrant(synced: Path) -> Iterator[QdrantClient]:
-    client = QdrantClient(path=str(synced))
-    yield client
-    client.close()
+def qdrant(synced: ServerBackend) -> QdrantClient:
+    """The qdrant-client client the sync wrote through (the sync is done: nothing else uses it now)."""
+    return synced.client
 
 
 @pytest.fixture
@@ -103,5 +110,11 @@ def test_the_helper_embeds_queries_through_the_vectors_head(
 def test_the_helper_rejects_vectors_it_cannot_query(qdrant: QdrantClient, embeddings: JobMatchEmbeddings) -> None:
     with pytest.raises(ValueError, match="MAX_SIM multivector"):
         occupation_vector_store(qdrant, embeddings, vector_name="labels_en")
-    with pytest.raises(ValueError, match="has no vector 'title_de'; it has labels_en, skills, title_en"):
+    with pytest.raises(ValueError, match="sparse BM25 vector"):
+        occupation_vector_store(qdrant, embeddings, vector_name="bm25_en")
+    with pytest.raises(ValueError, match="has no vector 'title_de'; it has ") as caught:
         occupation_vector_store(qdrant, embeddings, vector_name="title_de")
+    listed = re.sub(r".*; it has ", "", str(caught.value)).split(", ")  # the synced collection's vectors
+    assert listed == sorted(listed)
+    assert {"labels_en", "skills", "title_en"} <= set(listed)
+    assert not any(name.endswith("_de") for name in listed)

@@ -1,6 +1,10 @@
 """Faults around the server: Qdrant unreachable, a sync killed midway or out of disk, corrupted ESCO
 files, broken model directories. Each gives a clear error and a non-zero exit, never a traceback,
-and a later run ends consistent with the source data (point count and content hashes)."""
+and a later run ends consistent with the source data (point count and content hashes).
+
+The embedded store is Qdrant Edge. It maps its files into memory, so a full disk must be refused
+before Edge writes (a write into a block the disk cannot give is SIGBUS, not an error): the
+out-of-disk test fills a real, small ext4 file system (root only) besides the per-file size limit."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,7 @@ from jobmatch.cli import main
 from jobmatch.server.esco import load_bundles
 from jobmatch.server.index import OCCUPATIONS_ALIAS, SKILLS_ALIAS, open_store
 from jobmatch.server.index.documents import occupation_documents, occupations_layout, skill_documents, skills_layout
+from jobmatch.server.index.store.edge import DISK_HEADROOM
 from tests.support.esco_bundle import write_bundle
 from tests.support.server_process import free_port
 from tests.support.slow_model import build_slow_jobbert
@@ -115,11 +121,20 @@ def test_a_sync_killed_midway_resumes_and_ends_consistent(
     assert_consistent(qdrant, bundle)
 
 
-def test_a_sync_that_runs_out_of_disk_fails_clearly_and_the_next_run_recovers(
+def assert_disk_full_error(err: str, qdrant: Path) -> None:
+    """What reaches the terminal: one ``jobmatch:`` line naming the store, never a traceback."""
+    assert f"jobmatch: the embedded Qdrant store at {qdrant}" in err, err
+    assert "cannot be written: " in err
+    assert "(the disk is full)" in err
+    assert "Traceback" not in err
+
+
+def test_a_sync_past_the_file_size_limit_fails_clearly_and_the_next_run_recovers(
     slow_path: Path, bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """Disk full, simulated with RLIMIT_FSIZE (this process, for the sync only): writes past 1 MiB
-    fail with EFBIG, as on a full disk; Python ignores SIGXFSZ, so the process lives on."""
+    """RLIMIT_FSIZE (this process, for the sync only): writes past 1 MiB fail with EFBIG, as on a full
+    disk; Python ignores SIGXFSZ, so the process lives on. Edge sizes its WAL segments at 32 MiB, so
+    the first collection already fails, inside Edge (its "File too large")."""
     assert signal.getsignal(signal.SIGXFSZ) == signal.SIG_IGN
     qdrant = tmp_path / "qdrant"
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -130,9 +145,57 @@ def test_a_sync_that_runs_out_of_disk_fails_clearly_and_the_next_run_recovers(
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     err = capsys.readouterr().err
     assert code == 1, err
-    assert f"jobmatch: the embedded Qdrant store at {qdrant} cannot be written or read" in err
-    assert "Traceback" not in err
+    assert_disk_full_error(err, qdrant)
+    assert "File too large" in err
+    report = resync(slow_path, bundle, qdrant, capsys)  # over the half-created collection it left
+    assert (report["added"], report["unchanged"]) == (OCCUPATIONS, 0)
+    assert_consistent(qdrant, bundle)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 96 MiB ext4 file system, loop-mounted (root only: skipped elsewhere)."""
+    image, mount = tmp_path / "disk.img", tmp_path / "disk"
+    mount.mkdir()
+    with image.open("wb") as handle:
+        handle.truncate(96 << 20)
+    if shutil.which("mkfs.ext4") is None or os.geteuid() != 0:
+        pytest.skip("a small real file system needs root and mkfs.ext4 (loop mount)")
+    made = subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True, text=True)
+    mounted = made.returncode == 0 and subprocess.run(["mount", "-o", "loop", str(image), str(mount)]).returncode == 0
+    if not mounted:
+        pytest.skip(f"cannot loop-mount an ext4 image here: {made.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """A ballast file that leaves ``leave`` bytes free on ``disk``."""
+    ballast = disk / "ballast"
+    with ballast.open("wb") as handle:
+        os.posix_fallocate(handle.fileno(), 0, shutil.disk_usage(disk).free - leave)
+    assert abs(shutil.disk_usage(disk).free - leave) < 1 << 20
+    return ballast
+
+
+def test_a_sync_that_fills_the_disk_fails_clearly_and_the_next_run_recovers(
+    slow_path: Path, bundle: Path, small_disk: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A real full disk: Edge's headroom plus 5 MiB free holds the collection and its first chunk of
+    points, not the next one. Without the headroom check this was SIGBUS (exit -7, no message)."""
+    qdrant = small_disk / "qdrant"
+    ballast = fill(small_disk, DISK_HEADROOM + (5 << 20))
+    sync = run_cli(sync_command(slow_path, bundle, qdrant, "--log-level", "ERROR"), stderr=subprocess.PIPE)
+    _, err = sync.communicate(timeout=240)
+    assert sync.returncode == 1, (sync.returncode, err)  # not killed by a signal
+    assert_disk_full_error(err, qdrant)
+    assert f"{DISK_HEADROOM >> 20} MiB needed" not in err  # past the collection's creation: midway
+
+    ballast.unlink()  # the operator frees disk space
     report = resync(slow_path, bundle, qdrant, capsys)
+    assert report["unchanged"] >= SYNC_CHUNK  # the chunk written before the disk filled is kept
     assert report["added"] + report["unchanged"] == OCCUPATIONS
     assert_consistent(qdrant, bundle)
 
@@ -191,7 +254,7 @@ def test_a_corrupted_esco_file_fails_naming_file_and_line_and_writes_nothing(
     assert "jobmatch: " in err
     for word in words:
         assert word in err
-    assert not (qdrant / "collection").exists() or not any((qdrant / "collection").iterdir())
+    assert not (qdrant / "collections").exists() or not any((qdrant / "collections").iterdir())
 
 
 def _garbage_config(path: Path) -> None:

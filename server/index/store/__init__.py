@@ -1,0 +1,79 @@
+"""Where the index lives: Qdrant Edge in a local directory (the default), or a Qdrant server.
+
+    store = await open_store()                        # Edge in default_store_path()
+    store = await open_store("/data/qdrant")          # Edge in that directory
+    store = await open_store("http://qdrant:6333")    # a Qdrant server (qdrant-client)
+    store = await open_store(":memory:")              # qdrant-client's in-memory stand-in (tests)
+
+Both adapters take the same neutral types and run the same query plans (:mod:`.base`).
+qdrant-client is imported only for a server: an embedded store starts without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import platformdirs
+
+from jobmatch.server.index.store.base import Backend, CollectionSpec, DenseSpec, PointData, QdrantStore, StoredPoint
+
+__all__ = [
+    "CollectionSpec",
+    "DenseSpec",
+    "PointData",
+    "QdrantStore",
+    "StoredPoint",
+    "default_store_path",
+    "open_store",
+]
+
+
+def default_store_path() -> Path:
+    """``<user data dir>/jobmatch/qdrant``, e.g. ``~/.local/share/jobmatch/qdrant`` on Linux."""
+    return Path(platformdirs.user_data_dir("jobmatch")) / "qdrant"
+
+
+async def open_store(
+    location: str | Path | None = None,
+    *,
+    api_key: str | None = None,
+    timeout: int = 30,
+    shard_number: int | None = None,
+    replication_factor: int | None = None,
+    replace_local_mode: bool = False,
+) -> QdrantStore:
+    """Open ``location``: an ``http(s)://`` URL or ``":memory:"`` (qdrant-client), else a directory (Edge).
+
+    ``None`` opens :func:`default_store_path`. A directory raises StoreLocked when another process
+    holds it, and IncompatibleIndex when it is not a jobmatch Edge store; ``replace_local_mode``
+    moves a store written by qdrant-client's local mode aside first (its files are kept). A server
+    is not contacted until the first call; ``shard_number`` and ``replication_factor`` apply to the
+    collections created on a distributed one.
+    """
+    backend: Backend
+    if isinstance(location, str) and (re.match(r"https?://", location) or location == ":memory:"):
+        from jobmatch.server.index.store.server import ServerBackend
+
+        backend = await asyncio.to_thread(
+            ServerBackend,
+            location,
+            api_key=api_key,
+            timeout=timeout,
+            shard_number=shard_number,
+            replication_factor=replication_factor,
+        )
+        return QdrantStore(backend, embedded=False)
+
+    backend = await asyncio.to_thread(_open_edge, location, replace_local_mode)
+    return QdrantStore(backend, embedded=True)
+
+
+def _open_edge(location: str | Path | None, replace_local_mode: bool) -> Backend:
+    from jobmatch.server.index.store.edge import EdgeBackend, is_local_mode_dir, move_aside_local_mode
+
+    path = Path(location).expanduser() if location is not None else default_store_path()
+    if replace_local_mode and is_local_mode_dir(path):
+        move_aside_local_mode(path)
+    return EdgeBackend(path)
