@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
-from jobmatch.client import JobMatchClient, JobMatchClientError
+from jobmatch.cli import main
+from jobmatch.client import AsyncJobMatchClient, JobMatchClient, JobMatchClientError
 from jobmatch.server.esco import load_snapshot
 from jobmatch.server.index import ModelMismatch
+from jobmatch.server.index.strategies import DEFAULT_MIN_SCORES
 from jobmatch.v1 import match_pb2 as pb
 from jobmatch.v1 import match_pb2_grpc as pb_grpc
 from tests.conftest import make_settings
@@ -18,6 +21,7 @@ from tests.support.server import ServerThread
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
+NO_FIT_QUERY = "qwzx vrrpk plumbovia"  # no ESCO label, no shared term
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +48,8 @@ def test_serve_synced_the_bundled_snapshot_and_finds_an_exact_title(client: JobM
     assert len(matches) == 5
     assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
     # ESCO lists "data scientist" as an alternative label of "bioinformatics scientist" too: both
-    # hold the exact text, so with this random tiny model both score 1.
-    exact = [m for m in matches if m.score > 0.999]
-    found = next(m for m in exact if m.uri == DATA_SCIENTIST)
+    # hold the exact text (label cosine 1, the same BM25 terms), so they lead; their descriptions differ.
+    found = next(m for m in matches[:2] if m.uri == DATA_SCIENTIST)
     assert (found.preferred_label, found.isco_group, found.code) == ("data scientist", "2511", "2511.4")
     assert "statistics" in found.skills
 
@@ -148,8 +151,118 @@ def test_unsynced_index_is_failed_precondition(jobbert_path: Path) -> None:
     assert "sync" in caught.value.message
 
 
+# --- min_score / no_fit: whether any occupation fits the query (issue 14) ---
+
+
+def _match(matcher: ServerThread, **fields: object) -> pb.MatchOccupationsResponse:
+    with grpc.insecure_channel(matcher.target) as channel:
+        return pb_grpc.MatchServiceStub(channel).MatchOccupations(pb.MatchOccupationsRequest(**fields), timeout=30)
+
+
+def test_a_min_score_above_the_best_is_no_fit_with_the_matches_kept(matcher: ServerThread) -> None:
+    best = _match(matcher, query=NO_FIT_QUERY, top_k=5, min_score=0).matches[0].score
+    response = _match(matcher, query=NO_FIT_QUERY, top_k=5, min_score=best + 0.01)
+    assert response.no_fit
+    assert response.min_score == pytest.approx(best + 0.01)
+    assert len(response.matches) == 5
+    assert response.matches[0].score == pytest.approx(best)
+
+
+@pytest.mark.parametrize("requested", [0.0, -0.5, -math.inf])
+def test_a_zero_or_negative_min_score_is_no_threshold(matcher: ServerThread, requested: float) -> None:
+    for kind in (pb.QUERY_KIND_JOB_TITLE, pb.QUERY_KIND_SKILLS, pb.QUERY_KIND_TEXT):
+        response = _match(matcher, query=NO_FIT_QUERY, kind=kind, top_k=3, min_score=requested)
+        assert (response.no_fit, response.min_score, len(response.matches)) == (False, 0.0, 3)
+
+
+def test_a_nan_min_score_is_invalid_argument(matcher: ServerThread) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        _match(matcher, query="cook", min_score=math.nan)
+    error = JobMatchClientError.from_rpc_error(caught.value)
+    assert (error.code, error.reason, error.field) == (INVALID, "INVALID_QUERY", "min_score")
+
+
+@pytest.mark.parametrize(
+    ("kind", "kind_name"),
+    [
+        (pb.QUERY_KIND_UNSPECIFIED, "job_title"),
+        (pb.QUERY_KIND_JOB_TITLE, "job_title"),
+        (pb.QUERY_KIND_SKILLS, "skills"),
+        (pb.QUERY_KIND_TEXT, "text"),
+    ],
+)
+def test_without_min_score_the_kinds_default_applies(matcher: ServerThread, kind: int, kind_name: str) -> None:
+    response = _match(matcher, query="data scientist", kind=kind, top_k=3)
+    default = DEFAULT_MIN_SCORES[kind_name]
+    assert response.min_score == pytest.approx(default)  # a float on the wire
+    assert response.no_fit == (default > 0 and response.matches[0].score < response.min_score)
+
+
+def test_the_client_passes_min_score_and_flags_the_matches_that_fit(client: JobMatchClient) -> None:
+    unbounded = client.match_occupations(NO_FIT_QUERY, top_k=6, min_score=0)
+    assert isinstance(unbounded, list)
+    assert (unbounded.no_fit, unbounded.min_score) == (False, 0.0)
+    assert all(m.fits for m in unbounded)
+    scores = [m.score for m in unbounded]
+    assert scores[0] > scores[-1], "the test needs distinct scores"
+
+    above = client.match_occupations(NO_FIT_QUERY, top_k=6, min_score=scores[0] + 0.01)
+    assert above.no_fit
+    assert above.min_score == pytest.approx(scores[0] + 0.01)
+    assert [m.uri for m in above] == [m.uri for m in unbounded]
+    assert not any(m.fits for m in above)
+
+    between = (scores[0] + scores[-1]) / 2
+    mixed = client.match_occupations(NO_FIT_QUERY, top_k=6, min_score=between)
+    assert not mixed.no_fit
+    assert [m.fits for m in mixed] == [m.score >= mixed.min_score for m in mixed]
+    assert mixed[0].fits
+    assert not mixed[-1].fits
+
+    negative = client.match_occupations(NO_FIT_QUERY, top_k=2, min_score=-1)
+    assert (negative.no_fit, negative.min_score) == (False, 0.0)
+    default = client.match_occupations("data scientist", kind="skills", top_k=2)
+    assert default.min_score == pytest.approx(DEFAULT_MIN_SCORES["skills"])
+    assert [m.fits for m in default] == [default.min_score <= 0 or m.score >= default.min_score for m in default]
+    with pytest.raises(JobMatchClientError) as caught:
+        client.match_occupations("cook", min_score=math.nan)
+    assert (caught.value.code, caught.value.field) == (INVALID, "min_score")
+
+
+async def test_the_async_client_mirrors_the_blocking_one(matcher: ServerThread, client: JobMatchClient) -> None:
+    best = client.match_occupations(NO_FIT_QUERY, top_k=4, min_score=0)[0].score
+    async with AsyncJobMatchClient(matcher.target, timeout=60) as aclient:
+        for min_score in (None, 0.0, best + 0.01, -2.0):
+            expected = client.match_occupations(NO_FIT_QUERY, top_k=4, min_score=min_score)
+            got = await aclient.match_occupations(NO_FIT_QUERY, top_k=4, min_score=min_score)
+            assert (got, got.no_fit, got.min_score) == (expected, expected.no_fit, expected.min_score)
+        with pytest.raises(JobMatchClientError) as caught:
+            await aclient.match_occupations("cook", min_score=math.nan)
+        assert caught.value.field == "min_score"
+
+
+def test_the_cli_says_when_no_occupation_fits(
+    matcher: ServerThread, client: JobMatchClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    best = client.match_occupations(NO_FIT_QUERY, top_k=3, min_score=0)[0].score
+    threshold = round(best + 0.05, 2)
+    args = ["match", NO_FIT_QUERY, "--top-k", "3", "--server", matcher.target]
+    assert main([*args, "--min-score", str(threshold)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"no occupation fits (best score {best:.3f} < min_score {threshold:.3f})"
+    assert len(lines) == 4
+    assert lines[1].startswith(" 1. ")
+    assert main([*args, "--min-score", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(" 1. ")
+
+
 def test_a_server_with_another_model_refuses_the_index(matcher: ServerThread, symmetric_path: Path) -> None:
-    """The index records its model: a server embedding with another model must not mix the spaces."""
+    """The index records its model: a server embedding with another model must not mix the spaces.
+
+    It stops the module's server: keep it last.
+    """
     qdrant_copy = Path(matcher.app.settings.qdrant_path)
     matcher.stop()  # release the embedded store's lock
     settings = make_settings([f"careerbert={symmetric_path}"], qdrant_path=qdrant_copy, auto_sync=True)

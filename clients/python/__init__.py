@@ -4,7 +4,7 @@ Both return numpy float32 arrays, chunk long input lists, apply deadlines, and l
 runtime retry UNAVAILABLE and RESOURCE_EXHAUSTED with exponential backoff.
 """
 
-from jobmatch.client._common import JobMatchClientError, ModelInfo, OccupationMatch, SkillMatch
+from jobmatch.client._common import JobMatchClientError, ModelInfo, OccupationMatch, OccupationMatches, SkillMatch
 from jobmatch.client.aio import AsyncJobMatchClient
 from jobmatch.client.sync import JobMatchClient
 
@@ -14,5 +14,6 @@ __all__ = [
     "JobMatchClientError",
     "ModelInfo",
     "OccupationMatch",
+    "OccupationMatches",
     "SkillMatch",
 ]

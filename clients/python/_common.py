@@ -125,7 +125,12 @@ QUERY_KINDS = {
 @dataclass(frozen=True)
 class OccupationMatch:
     """An ESCO occupation found for a query; `skills` are its essential skill labels, `description`
-    is empty unless asked for (`include_descriptions`)."""
+    is empty unless asked for (`include_descriptions`).
+
+    `score` is the engine's fused similarity (higher is closer; docs/api.md). `fits` is True when the
+    score clears the call's threshold (`OccupationMatches.min_score`), and always when there is none
+    (min_score 0): a match with `fits` False is a nearest guess, not an answer.
+    """
 
     uri: str
     preferred_label: str
@@ -134,9 +139,10 @@ class OccupationMatch:
     score: float
     skills: tuple[str, ...]
     description: str = ""
+    fits: bool = True
 
     @classmethod
-    def from_proto(cls, match: match_pb2.OccupationMatch) -> OccupationMatch:
+    def from_proto(cls, match: match_pb2.OccupationMatch, *, fits: bool = True) -> OccupationMatch:
         return cls(
             match.uri,
             match.preferred_label,
@@ -145,7 +151,40 @@ class OccupationMatch:
             match.score,
             tuple(match.skills),
             match.description,
+            fits,
         )
+
+
+class OccupationMatches(list[OccupationMatch]):
+    """What `match_occupations` returns: a list of `OccupationMatch`, best first, that also carries the
+    response's verdict.
+
+    `min_score` is the threshold the server applied (the call's, else its default for the query kind;
+    0: none). `no_fit` is True when the best match scores below it (or nothing matched): no occupation
+    fits the query well, and the matches are only the nearest guesses.
+    """
+
+    no_fit: bool
+    min_score: float
+
+    def __init__(self, matches: Sequence[OccupationMatch] = (), *, no_fit: bool = False, min_score: float = 0.0):
+        super().__init__(matches)
+        self.no_fit = no_fit
+        self.min_score = min_score
+
+    @classmethod
+    def from_proto(cls, response: match_pb2.MatchOccupationsResponse) -> OccupationMatches:
+        # A match fits when it clears min_score; none does under no_fit (the server's verdict on the best
+        # one wins over a float32 tie); with no threshold (0, also an older server's answer) all do.
+        threshold = response.min_score
+        matches = [
+            OccupationMatch.from_proto(m, fits=threshold <= 0 or (not response.no_fit and m.score >= threshold))
+            for m in response.matches
+        ]
+        return cls(matches, no_fit=response.no_fit, min_score=threshold)
+
+    def __repr__(self) -> str:
+        return f"OccupationMatches({list.__repr__(self)}, no_fit={self.no_fit}, min_score={self.min_score})"
 
 
 @dataclass(frozen=True)
@@ -161,11 +200,17 @@ class SkillMatch:
 
 
 def match_request(
-    query: str, kind: str, top_k: int, language: str, isco_prefixes: Sequence[str], include_descriptions: bool
+    query: str,
+    kind: str,
+    top_k: int,
+    language: str,
+    isco_prefixes: Sequence[str],
+    include_descriptions: bool,
+    min_score: float | None = None,
 ) -> match_pb2.MatchOccupationsRequest:
     if kind not in QUERY_KINDS:
         raise ValueError(f"kind must be one of {sorted(QUERY_KINDS)}, got {kind!r}")
-    return match_pb2.MatchOccupationsRequest(
+    request = match_pb2.MatchOccupationsRequest(
         query=query,
         kind=QUERY_KINDS[kind],
         top_k=top_k,
@@ -173,6 +218,9 @@ def match_request(
         isco_group_prefixes=isco_prefixes,
         include_descriptions=include_descriptions,
     )
+    if min_score is not None:  # None: the field stays absent, and the server applies its default
+        request.min_score = min_score
+    return request
 
 
 def side_value(side: SideLike) -> int:

@@ -12,7 +12,7 @@ from jobmatch.client._common import (
     EmbedOptions,
     JobMatchClientError,
     ModelInfo,
-    OccupationMatch,
+    OccupationMatches,
     PemSource,
     SideLike,
     SkillMatch,
@@ -142,18 +142,24 @@ class AsyncJobMatchClient:
         language: str = "",
         isco_prefixes: Sequence[str] = (),
         include_descriptions: bool = False,
+        min_score: float | None = None,
         timeout: float | None = None,
-    ) -> list[OccupationMatch]:
+    ) -> OccupationMatches:
         """ESCO occupations closest to `query`, best first. `kind`: job_title, skills or text;
-        `include_descriptions` fills each match's description (in its label's language)."""
-        request = match_request(query, kind, top_k, language, isco_prefixes, include_descriptions)
+        `include_descriptions` fills each match's description (in its label's language).
+
+        `min_score`: the score below which no occupation fits (None: the server's default for `kind`;
+        0 or less: no threshold). The matches come back either way, as a list that also carries
+        `no_fit` and the `min_score` applied; each match's `fits` says whether it clears it.
+        """
+        request = match_request(query, kind, top_k, language, isco_prefixes, include_descriptions, min_score)
         try:
             response = await self._match.MatchOccupations(
                 request, timeout=timeout or self.timeout, metadata=self._metadata
             )
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
-        return [OccupationMatch.from_proto(m) for m in response.matches]
+        return OccupationMatches.from_proto(response)
 
     async def get_occupation(
         self, uri: str, *, language: str = "", timeout: float | None = None

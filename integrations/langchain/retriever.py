@@ -10,15 +10,15 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
-from jobmatch.client import OccupationMatch
+from jobmatch.client import OccupationMatch, OccupationMatches
 from jobmatch.integrations.langchain._connection import JobMatchConnection
 
 QueryKind = Literal["job_title", "skills", "text"]
 
 
-def occupation_document(match: OccupationMatch) -> Document:
+def occupation_document(match: OccupationMatch, min_score: float = 0.0) -> Document:
     """A match as a Document: the label (and description, if the match has one) as content; URI, ISCO
-    group, score, skills as metadata."""
+    group, score, skills, whether it ``fits`` and the ``min_score`` it was held to (0: none) as metadata."""
     content = f"{match.preferred_label}\n\n{match.description}" if match.description else match.preferred_label
     metadata = {
         "uri": match.uri,
@@ -27,8 +27,15 @@ def occupation_document(match: OccupationMatch) -> Document:
         "isco_group": match.isco_group,
         "score": match.score,
         "skills": list(match.skills),
+        "fits": match.fits,
+        "min_score": min_score,
     }
     return Document(page_content=content, metadata=metadata, id=match.uri)
+
+
+def _documents(matches: OccupationMatches) -> list[Document]:
+    """The Documents of a ``match_occupations`` answer, best first."""
+    return [occupation_document(m, matches.min_score) for m in matches]
 
 
 class JobMatchRetriever(JobMatchConnection, BaseRetriever):
@@ -60,12 +67,17 @@ class JobMatchRetriever(JobMatchConnection, BaseRetriever):
     with_descriptions: bool = True
     """Put the ESCO description after the label in ``page_content`` (fetched in the same call)."""
 
+    min_score: float | None = None
+    """The score below which no occupation fits the query (each Document's ``fits`` metadata says whether it
+    clears it; the Documents come back either way). None: the server's default for the query kind; 0: none."""
+
     def _search(
         self,
         k: int | None,
         kind: QueryKind | None,
         language: str | None,
         isco_prefixes: Sequence[str] | None,
+        min_score: float | None,
     ) -> dict[str, Any]:
         top_k = self.k if k is None else k
         if not 1 <= top_k <= 100:
@@ -76,6 +88,7 @@ class JobMatchRetriever(JobMatchConnection, BaseRetriever):
             "language": self.language if language is None else language,
             "isco_prefixes": list(self.isco_prefixes if isco_prefixes is None else isco_prefixes),
             "include_descriptions": self.with_descriptions,
+            "min_score": self.min_score if min_score is None else min_score,
         }
 
     def _get_relevant_documents(
@@ -87,9 +100,10 @@ class JobMatchRetriever(JobMatchConnection, BaseRetriever):
         kind: QueryKind | None = None,
         language: str | None = None,
         isco_prefixes: Sequence[str] | None = None,
+        min_score: float | None = None,
     ) -> list[Document]:
-        search = self._search(k, kind, language, isco_prefixes)
-        return [occupation_document(m) for m in self.client.match_occupations(query, **search)]
+        search = self._search(k, kind, language, isco_prefixes, min_score)
+        return _documents(self.client.match_occupations(query, **search))
 
     async def _aget_relevant_documents(
         self,
@@ -100,6 +114,7 @@ class JobMatchRetriever(JobMatchConnection, BaseRetriever):
         kind: QueryKind | None = None,
         language: str | None = None,
         isco_prefixes: Sequence[str] | None = None,
+        min_score: float | None = None,
     ) -> list[Document]:
-        search = self._search(k, kind, language, isco_prefixes)
-        return [occupation_document(m) for m in await self.async_client.match_occupations(query, **search)]
+        search = self._search(k, kind, language, isco_prefixes, min_score)
+        return _documents(await self.async_client.match_occupations(query, **search))

@@ -18,7 +18,8 @@ DEFAULT_NAME = "match_occupations"
 DEFAULT_DESCRIPTION = (
     "Find the ESCO occupations (European job classification) that best match a job title, a comma-separated "
     "list of skills, or free text such as a job ad or a resume. Returns occupations best first, with their "
-    "ESCO URI, ISCO-08 group, a similarity score and their essential skills."
+    "ESCO URI, ISCO-08 group, a similarity score and their essential skills; says first when no occupation fits "
+    "the query well, and then lists only nearest guesses."
 )
 _SHOWN_SKILLS = 8
 
@@ -35,14 +36,29 @@ class JobMatchToolInput(BaseModel):
 
 
 def format_matches(documents: list[Document]) -> str:
-    """One readable line per occupation, best first, with its essential skills."""
+    """One readable line per occupation, best first, with its essential skills.
+
+    When the best match does not fit (metadata ``fits`` False: it scores below ``min_score``), the text first
+    says that no ESCO occupation fits the query well, with the best score and the threshold, then lists the
+    matches as nearest guesses. Under a best match that fits, lower ones that miss the threshold are marked weak.
+    """
     if not documents:
         return "No ESCO occupation matched."
+    best = documents[0].metadata
+    threshold = best.get("min_score", 0.0)
+    best_fits = best.get("fits", True)
     lines = []
+    if not best_fits:
+        lines.append(
+            f"No ESCO occupation fits this query well: the best score, {best['score']:.3f}, is below the "
+            f"threshold {threshold:.3f}."
+        )
+        lines.append("Nearest guesses, not good matches:")
     for rank, doc in enumerate(documents, start=1):
         meta = doc.metadata
         where = f"ISCO {meta['isco_group']}, score {meta['score']:.3f}, {meta['uri']}"
-        lines.append(f"{rank}. {meta['preferred_label']} ({where})")
+        weak = f" - weak: below the threshold {threshold:.3f}" if best_fits and not meta.get("fits", True) else ""
+        lines.append(f"{rank}. {meta['preferred_label']} ({where}){weak}")
         if meta["skills"]:
             lines.append(f"   essential skills: {', '.join(meta['skills'][:_SHOWN_SKILLS])}")
     return "\n".join(lines)
@@ -58,9 +74,12 @@ def create_job_match_tool(
     """A tool that matches text to ESCO occupations through a jobmatch server.
 
     Pass a ``JobMatchRetriever``, or its fields (``target``, ``timeout``, ``language``, ``isco_prefixes``,
-    ``client_kwargs``, ...). The tool returns readable content for the model and the matched occupations as
-    ``Document``s in the ``ToolMessage``'s artifact. A request the server rejects as INVALID_ARGUMENT becomes
-    a tool error message the model can react to; other failures (server down, deadline) raise.
+    ``min_score``, ``client_kwargs``, ...). The tool returns readable content for the model and the matched
+    occupations as ``Document``s in the ``ToolMessage``'s artifact (metadata ``fits``: whether each clears
+    ``min_score``). When the best match does not fit, the content says first that no ESCO occupation fits the
+    query well, with the best score and the threshold, then lists the nearest guesses as such
+    (:func:`format_matches`). A request the server rejects as INVALID_ARGUMENT becomes a tool error message the
+    model can react to; other failures (server down, deadline) raise.
     """
     if retriever is None:
         retriever = JobMatchRetriever(**retriever_fields)

@@ -12,6 +12,8 @@ from jobmatch.integrations.langchain import JobMatchRetriever
 from tests.integrations.conftest import DATA_SCIENTIST, DATA_SCIENTIST_LABEL, calls_made
 from tests.support.server import ServerThread
 
+NO_FIT_QUERY = "qwzx vrrpk plumbovia"  # no ESCO label, no shared term: nothing scores near 0.95
+
 
 @pytest.fixture
 def retriever(target: str) -> JobMatchRetriever:
@@ -25,7 +27,8 @@ def test_documents_carry_the_occupation_and_its_metadata(retriever: JobMatchRetr
     assert top.id == top.metadata["uri"] == DATA_SCIENTIST
     assert top.page_content.startswith("data scientist\n\nData scientists find and interpret rich data sources")
     with JobMatchClient(target) as client:
-        match = client.match_occupations(DATA_SCIENTIST_LABEL, top_k=1)[0]
+        matches = client.match_occupations(DATA_SCIENTIST_LABEL, top_k=1)
+    match = matches[0]
     assert top.metadata == {
         "uri": DATA_SCIENTIST,
         "preferred_label": "data scientist",
@@ -33,6 +36,8 @@ def test_documents_carry_the_occupation_and_its_metadata(retriever: JobMatchRetr
         "isco_group": "2511",
         "score": pytest.approx(match.score),
         "skills": list(match.skills),
+        "fits": match.fits,
+        "min_score": pytest.approx(matches.min_score),  # the server's default for job titles
     }
     assert "statistics" in top.metadata["skills"]
     scores = [d.metadata["score"] for d in documents]
@@ -95,3 +100,31 @@ def test_works_with_create_retriever_tool(retriever: JobMatchRetriever) -> None:
     message = with_artifact.invoke({"type": "tool_call", "id": "1", "name": "esco", "args": {"query": "nurse"}})
     assert len(message.artifact) == 5
     assert all(isinstance(d, Document) and d.metadata["uri"] for d in message.artifact)
+
+
+def test_min_score_on_the_instance_and_per_call(retriever: JobMatchRetriever, target: str) -> None:
+    unbounded = retriever.invoke(NO_FIT_QUERY, k=4, min_score=0)
+    assert all(d.metadata["fits"] for d in unbounded)
+    assert {d.metadata["min_score"] for d in unbounded} == {0.0}
+    strict = JobMatchRetriever(target=target, min_score=0.95)
+    documents = strict.invoke(NO_FIT_QUERY, k=4)
+    assert [d.metadata["uri"] for d in documents] == [d.metadata["uri"] for d in unbounded], "still returned"
+    assert not any(d.metadata["fits"] for d in documents)
+    assert [d.metadata["min_score"] for d in documents] == pytest.approx([0.95] * 4)
+    # The call's value wins over the instance's.
+    assert all(d.metadata["fits"] for d in strict.invoke(NO_FIT_QUERY, k=4, min_score=-1))
+    between = (unbounded[0].metadata["score"] + unbounded[-1].metadata["score"]) / 2
+    mixed = retriever.invoke(NO_FIT_QUERY, k=4, min_score=between)
+    assert [d.metadata["fits"] for d in mixed] == [d.metadata["score"] >= d.metadata["min_score"] for d in mixed]
+    assert mixed[0].metadata["fits"]
+    assert not mixed[-1].metadata["fits"]
+
+
+async def test_min_score_async(target: str) -> None:
+    strict = JobMatchRetriever(target=target, min_score=0.95)
+    documents = await strict.ainvoke(NO_FIT_QUERY, k=3)
+    assert len(documents) == 3
+    assert not any(d.metadata["fits"] for d in documents)
+    with pytest.raises(JobMatchClientError) as caught:
+        await strict.ainvoke("cook", min_score=float("nan"))
+    assert (caught.value.code, caught.value.field) == (grpc.StatusCode.INVALID_ARGUMENT, "min_score")

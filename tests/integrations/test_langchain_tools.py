@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
+from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -17,20 +18,24 @@ from langchain_core.tools import BaseTool
 from pydantic import ValidationError
 
 from jobmatch.client import JobMatchClientError
-from jobmatch.integrations.langchain import JobMatchRetriever, create_job_match_tool
+from jobmatch.integrations.langchain import JobMatchRetriever, create_job_match_tool, format_matches
 from tests.integrations.conftest import DATA_SCIENTIST, DATA_SCIENTIST_LABEL
 
 
+def tool_call(tool: BaseTool, **args: Any) -> dict[str, Any]:
+    return {"type": "tool_call", "id": "call-1", "name": tool.name, "args": args}
+
+
 def call(tool: BaseTool, **args: Any) -> ToolMessage:
-    return tool.invoke({"type": "tool_call", "id": "call-1", "name": tool.name, "args": args})
+    return tool.invoke(tool_call(tool, **args))
 
 
 def test_content_for_the_model_documents_as_artifact(target: str) -> None:
     tool = create_job_match_tool(target=target)
     message = call(tool, query=DATA_SCIENTIST_LABEL, k=3)
     lines = message.content.splitlines()
-    # An exact label of the occupation scores 1 (to float precision, batched with other calls or not).
-    assert re.fullmatch(rf"1\. data scientist \(ISCO 2511, score (1\.000|0\.99\d), {DATA_SCIENTIST}\)", lines[0])
+    # An exact label of the occupation ranks first (its score is the fused one, under 1 with BM25 and descriptions).
+    assert re.fullmatch(rf"1\. data scientist \(ISCO 2511, score [01]\.\d{{3}}, {DATA_SCIENTIST}\)", lines[0])
     assert lines[1].startswith("   essential skills: ")
     assert message.artifact[0].metadata["uri"] == DATA_SCIENTIST
     assert len(message.artifact) == 3
@@ -49,6 +54,56 @@ def test_typed_args_schema(target: str) -> None:
         tool.invoke({"query": "nurse", "k": 50})
     with pytest.raises(ValidationError):
         tool.invoke({"query": "nurse", "kind": "resume"})
+
+
+NO_FIT_QUERY = "qwzx vrrpk plumbovia"  # no ESCO label, no shared term: nothing scores near 0.95
+NO_FIT_FIRST_LINE = re.compile(
+    r"No ESCO occupation fits this query well: the best score, (?P<best>[01]\.\d{3}), is below the threshold "
+    r"(?P<threshold>[01]\.\d{3})\."
+)
+
+
+async def test_the_model_is_told_first_when_no_occupation_fits(target: str) -> None:
+    tool = create_job_match_tool(target=target, min_score=0.95)
+    for message in (call(tool, query=NO_FIT_QUERY, k=3), await tool.ainvoke(tool_call(tool, query=NO_FIT_QUERY, k=3))):
+        lines = message.content.splitlines()
+        first = NO_FIT_FIRST_LINE.fullmatch(lines[0])
+        assert first, lines[0]
+        best = message.artifact[0].metadata["score"]
+        assert (first["best"], first["threshold"]) == (f"{best:.3f}", "0.950")
+        assert lines[1] == "Nearest guesses, not good matches:"
+        assert re.match(r"1\. .+ \(ISCO \d{4}, score [01]\.\d{3}, http://data\.europa\.eu/esco/occupation/", lines[2])
+        assert len(message.artifact) == 3, "the guesses still come as Documents"
+        assert [d.metadata["fits"] for d in message.artifact] == [False] * 3
+        assert all(d.metadata["min_score"] == pytest.approx(0.95) for d in message.artifact)
+    # Without a threshold the same query lists its matches plainly.
+    plain = call(create_job_match_tool(target=target, min_score=0), query=NO_FIT_QUERY, k=3)
+    assert plain.content.startswith("1. ")
+    assert all(d.metadata["fits"] for d in plain.artifact)
+
+
+def test_a_fitting_best_match_is_listed_plainly_and_weak_ones_are_marked() -> None:
+    def doc(label: str, score: float, fits: bool, min_score: float = 0.5) -> Document:
+        metadata = {"uri": f"u:{label}", "preferred_label": label, "isco_group": "2511", "score": score}
+        return Document(label, metadata=metadata | {"skills": [], "fits": fits, "min_score": min_score})
+
+    mixed = format_matches([doc("data scientist", 0.9, True), doc("statistician", 0.4, False)])
+    assert mixed.splitlines() == [
+        "1. data scientist (ISCO 2511, score 0.900, u:data scientist)",
+        "2. statistician (ISCO 2511, score 0.400, u:statistician) - weak: below the threshold 0.500",
+    ]
+    none = format_matches([doc("statistician", 0.4, False), doc("cook", 0.3, False)]).splitlines()
+    assert none[0] == "No ESCO occupation fits this query well: the best score, 0.400, is below the threshold 0.500."
+    assert none[1:] == [
+        "Nearest guesses, not good matches:",
+        "1. statistician (ISCO 2511, score 0.400, u:statistician)",
+        "2. cook (ISCO 2511, score 0.300, u:cook)",
+    ]
+    # Documents from elsewhere (no fits/min_score metadata) are listed as before.
+    legacy = Document("cook", metadata={"uri": "u", "preferred_label": "cook", "isco_group": "5120", "score": 0.7})
+    assert format_matches([Document("cook", metadata=legacy.metadata | {"skills": []})]) == (
+        "1. cook (ISCO 5120, score 0.700, u)"
+    )
 
 
 async def test_rejected_requests_become_tool_errors_and_outages_raise(target: str) -> None:
@@ -111,6 +166,15 @@ def test_the_example_runs_against_the_server(target: str, capsys: pytest.Capture
     example = runpy.run_path(str(path))
     example["main"]([DATA_SCIENTIST_LABEL, "--server", target, "-k", "2"])
     printed = capsys.readouterr().out
-    assert re.search(rf"  (1\.000|0\.99\d)  {DATA_SCIENTIST}\n", printed)
+    assert re.search(rf"  [01]\.\d{{3}}  {DATA_SCIENTIST}\n", printed)
     assert "1. data scientist (ISCO 2511" in printed
     assert "Cosine of the query (anchor)" in printed
+
+
+async def test_an_agent_hears_first_that_nothing_fits(target: str) -> None:
+    tool = create_job_match_tool(target=target, min_score=0.95)
+    tool_call_ = {"name": tool.name, "args": {"query": NO_FIT_QUERY}, "id": "call-1", "type": "tool_call"}
+    model = ToolCallingFakeChatModel(messages=iter([AIMessage("", tool_calls=[tool_call_])]))
+    messages = await run_agent(model, [tool], f"Which ESCO occupation is a {NO_FIT_QUERY}?")
+    assert NO_FIT_FIRST_LINE.fullmatch(messages[-1].content.removeprefix("The closest ESCO occupation: "))
+    assert [d.metadata["fits"] for d in messages[2].artifact] == [False] * 5

@@ -360,8 +360,14 @@ export class JobMatchClient {
       iscoGroupPrefixes: options.iscoGroupPrefixes ?? [],
       includeDescriptions: options.includeDescriptions ?? false,
     };
+    // Unset (undefined or null): the field stays absent and the server applies its default for the kind.
+    if (options.minScore != null) /** @type {any} */ (request).minScore = options.minScore;
     const response = await this._unary(this.match, 'MatchOccupations', request, options);
+    const minScore = response.minScore ?? 0;
+    const noFit = response.noFit ?? false;
     return {
+      // A match fits when it clears minScore; none does under noFit (the server's verdict on the best one
+      // wins over a float32 tie); with no threshold (0, also an older server's answer) all do.
       matches: response.matches.map((/** @type {any} */ m) => ({
         uri: m.uri,
         preferredLabel: m.preferredLabel,
@@ -370,9 +376,12 @@ export class JobMatchClient {
         skills: m.skills,
         code: m.code,
         description: m.description,
+        fits: minScore <= 0 || (!noFit && m.score >= minScore),
       })),
       model: response.model,
       escoVersion: response.escoVersion,
+      noFit,
+      minScore,
     };
   }
 

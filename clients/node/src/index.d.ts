@@ -133,23 +133,40 @@ export interface MatchOccupationsOptions extends CallOptions {
   iscoGroupPrefixes?: string[];
   /** Fill each match's `description` (in its label's language). */
   includeDescriptions?: boolean;
+  /**
+   * The score below which no occupation fits the query (see `MatchOccupationsResult.noFit`); the matches
+   * come back either way. Unset: the server's default for `kind`; 0 or negative: no threshold; NaN is
+   * INVALID_ARGUMENT (field `min_score`).
+   */
+  minScore?: number;
 }
 
 export interface OccupationMatch {
   uri: string;
   preferredLabel: string;
   iscoGroup: string;
+  /** The engine's fused similarity of the query and the occupation, higher is closer (docs/api.md). */
   score: number;
   skills: string[];
   code: string;
   /** ESCO description; empty unless `includeDescriptions` was set. */
   description: string;
+  /**
+   * True when `score` clears the result's `minScore`, and always when there is none (0): a match that
+   * does not fit is a nearest guess, not an answer.
+   */
+  fits: boolean;
 }
 
 export interface MatchOccupationsResult {
+  /** Best first; returned whether or not they fit. */
   matches: OccupationMatch[];
   model: string;
   escoVersion: string;
+  /** True when the best match scores below `minScore` (or nothing matched): no occupation fits the query well. */
+  noFit: boolean;
+  /** The threshold applied: the call's `minScore`, else the server's default for the kind; 0: none. */
+  minScore: number;
 }
 
 export interface SkillRef {

@@ -19,20 +19,22 @@ QUERY_KIND_SKILLS: QueryKind
 QUERY_KIND_TEXT: QueryKind
 
 class MatchOccupationsRequest(_message.Message):
-    __slots__ = ("query", "kind", "top_k", "language", "isco_group_prefixes", "include_descriptions")
+    __slots__ = ("query", "kind", "top_k", "language", "isco_group_prefixes", "include_descriptions", "min_score")
     QUERY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     ISCO_GROUP_PREFIXES_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_DESCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
     query: str
     kind: QueryKind
     top_k: int
     language: str
     isco_group_prefixes: _containers.RepeatedScalarFieldContainer[str]
     include_descriptions: bool
-    def __init__(self, query: _Optional[str] = ..., kind: _Optional[_Union[QueryKind, str]] = ..., top_k: _Optional[int] = ..., language: _Optional[str] = ..., isco_group_prefixes: _Optional[_Iterable[str]] = ..., include_descriptions: _Optional[bool] = ...) -> None: ...
+    min_score: float
+    def __init__(self, query: _Optional[str] = ..., kind: _Optional[_Union[QueryKind, str]] = ..., top_k: _Optional[int] = ..., language: _Optional[str] = ..., isco_group_prefixes: _Optional[_Iterable[str]] = ..., include_descriptions: _Optional[bool] = ..., min_score: _Optional[float] = ...) -> None: ...
 
 class OccupationMatch(_message.Message):
     __slots__ = ("uri", "preferred_label", "isco_group", "score", "skills", "code", "description")
@@ -53,14 +55,18 @@ class OccupationMatch(_message.Message):
     def __init__(self, uri: _Optional[str] = ..., preferred_label: _Optional[str] = ..., isco_group: _Optional[str] = ..., score: _Optional[float] = ..., skills: _Optional[_Iterable[str]] = ..., code: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class MatchOccupationsResponse(_message.Message):
-    __slots__ = ("matches", "model", "esco_version")
+    __slots__ = ("matches", "model", "esco_version", "no_fit", "min_score")
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     ESCO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NO_FIT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
     matches: _containers.RepeatedCompositeFieldContainer[OccupationMatch]
     model: str
     esco_version: str
-    def __init__(self, matches: _Optional[_Iterable[_Union[OccupationMatch, _Mapping]]] = ..., model: _Optional[str] = ..., esco_version: _Optional[str] = ...) -> None: ...
+    no_fit: bool
+    min_score: float
+    def __init__(self, matches: _Optional[_Iterable[_Union[OccupationMatch, _Mapping]]] = ..., model: _Optional[str] = ..., esco_version: _Optional[str] = ..., no_fit: _Optional[bool] = ..., min_score: _Optional[float] = ...) -> None: ...
 
 class GetOccupationRequest(_message.Message):
     __slots__ = ("uri", "language")
