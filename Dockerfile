@@ -50,8 +50,11 @@ VOLUME ["/models", "/data"]
 USER 10001:10001
 EXPOSE 50051 9090
 
-# grpc.health.v1: SERVING once every model is warm and the ESCO index is open. The first start may
-# download a model and embed ESCO, hence the long start period. With TLS, set JOBMATCH_CA_CERT.
+# grpc.health.v1 of the whole server (service ""): SERVING once every model is warm (that alone makes
+# jobmatch.v1.EmbeddingService SERVING: Embed is answered) and the ESCO index is open
+# (jobmatch.v1.MatchService). A first start may download a model and embed ESCO, hence the long start
+# period. A deployment that only embeds asks for its service instead (docker run --health-cmd
+# "jobmatch health --service jobmatch.v1.EmbeddingService"). With TLS, set JOBMATCH_CA_CERT.
 HEALTHCHECK --interval=15s --timeout=10s --start-period=30m --retries=3 CMD ["jobmatch", "health", "--timeout", "5"]
 
 ENTRYPOINT ["jobmatch"]

@@ -1,7 +1,10 @@
 """Assemble the gRPC server: services, health, reflection, and the start/stop sequence.
 
-Health follows the models: NOT_SERVING while they load and warm up, SERVING once every model
-answers, NOT_SERVING again from the moment shutdown begins.
+Health is reported per service. `jobmatch.v1.EmbeddingService` is SERVING once every model is loaded
+and warm; `jobmatch.v1.MatchService` once the ESCO index is open, which on a first start means
+synced first (Embed is answered meanwhile; match calls get UNAVAILABLE / NOT_READY saying how far
+the sync is); the whole server (`""`) once both are. Everything is NOT_SERVING again from the moment
+shutdown begins.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from jobmatch.server.api.match_service import MatchServicer
 from jobmatch.server.batching import EmbeddingEngine
 from jobmatch.server.config import ServerSettings
 from jobmatch.server.drain import CallTracker
-from jobmatch.server.index import EngineEmbedder, QdrantStore
+from jobmatch.server.index import EngineEmbedder, QdrantStore, SyncProgress
 from jobmatch.server.matching import open_configured_store, prepare_index
 from jobmatch.server.observability import ServerMetrics
 from jobmatch.server.observability.tracing import otel_interceptor
@@ -34,6 +37,8 @@ EMBEDDING_SERVICE = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"
 MATCH_SERVICE = match_pb2.DESCRIPTOR.services_by_name["MatchService"]
 # Health is reported for the whole server ("") and for each jobmatch service.
 HEALTH_SERVICES = ("", EMBEDDING_SERVICE.full_name, MATCH_SERVICE.full_name)
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class JobMatchServer:
@@ -73,7 +78,8 @@ class JobMatchServer:
             [*HEALTH_SERVICES[1:], health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
             server,
         )
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        for service in HEALTH_SERVICES:
+            await self.health.set(service, _NOT_SERVING)
         address = f"{self.settings.host}:{self.settings.port}"
         credentials = server_credentials(self.settings)
         if credentials is None:
@@ -103,21 +109,36 @@ class JobMatchServer:
         return interceptors
 
     async def load_models(self) -> None:
-        """Load and warm every model, open the ESCO index (syncing an empty one), then report SERVING.
+        """Load and warm every model (EmbeddingService SERVING), then open the ESCO index, syncing an
+        empty one first (MatchService SERVING, and the whole server).
 
-        If that fails, health stays NOT_SERVING and calls get START_FAILED with the reason."""
+        If the models fail, nothing serves: every call gets START_FAILED with the reason. If only the
+        index fails, EmbeddingService stays SERVING and Embed is answered; MatchService (and "") stay
+        NOT_SERVING and match calls get START_FAILED. Either way the error is raised: `serve` then
+        shuts down and `jobmatch serve` exits 1 (see docs/api.md, "Health")."""
         try:
             await self.engine.start()
-            self._store = await open_configured_store(self.settings)
-            embedder = EngineEmbedder(self.engine, self.settings.index_model)
-            self.match.index = await prepare_index(self.settings, embedder, self._store)
         except Exception as err:
             reason = f"{type(err).__name__}: {err}"
             self.match.start_failure = reason
-            self.engine.fail_start(reason)  # both services, as health says: NOT_SERVING
+            self.engine.fail_start(reason)  # both services: nothing can answer without the models
             raise
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        logger.info("serving %s", ", ".join(m.name for m in self.settings.models))
+        await self.health.set(EMBEDDING_SERVICE.full_name, _SERVING)
+        logger.info("embedding with %s", ", ".join(m.name for m in self.settings.models))
+        try:
+            self._store = await open_configured_store(self.settings)
+            embedder = EngineEmbedder(self.engine, self.settings.index_model)
+            self.match.sync = SyncProgress()
+            self.match.index = await prepare_index(self.settings, embedder, self._store, tracker=self.match.sync)
+        except Exception as err:
+            self.match.start_failure = f"{type(err).__name__}: {err}"  # MatchService only: Embed goes on
+            raise
+        finally:
+            self.match.sync = None
+        await self.health.set(MATCH_SERVICE.full_name, _SERVING)
+        await self.health.set("", _SERVING)
+        self.serving = True
+        logger.info("serving %s and ESCO matching", ", ".join(m.name for m in self.settings.models))
 
     async def begin_shutdown(self) -> None:
         """Health NOT_SERVING and new calls UNAVAILABLE; admitted calls go on."""
@@ -153,11 +174,16 @@ class JobMatchServer:
         if loading.done() and loading.exception() is None:
             await stopping.wait()
         logger.info("shutting down (grace %.1f s)", self.settings.grace_period_s)
+        interrupted = not loading.done()
+        if interrupted:
+            # A signal during start-up, a first sync say: new embed calls are refused, so the sync stops
+            # after the chunks in flight (complete points only; the next start resumes it). Wait for
+            # it before the store closes.
+            await self.begin_shutdown()
+            await asyncio.wait([loading], timeout=self.settings.grace_period_s)
+            logger.info("start-up interrupted by the signal")
         await self.stop()
-        if loading.done():
-            loading.result()  # re-raise a failed model load after the server is down
-
-    async def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus) -> None:
-        self.serving = status == health_pb2.HealthCheckResponse.SERVING
-        for service in HEALTH_SERVICES:
-            await self.health.set(service, status)
+        if loading.done() and not loading.cancelled():
+            error = loading.exception()
+            if error is not None and not interrupted:
+                raise error  # a failed start, re-raised once the server is down

@@ -4,6 +4,7 @@ check command works against a live server). No Docker engine runs here."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ CLIENT_VARIABLES = {
     "JOBMATCH_CLIENT_CERT",
     "JOBMATCH_CLIENT_KEY",
 }
+HEALTH_CHECKED = ("jobmatch.v1.EmbeddingService", "jobmatch.v1.MatchService")
 
 
 def tool(name: str) -> str:
@@ -80,6 +82,9 @@ def test_compose_wires_qdrant_sync_and_server() -> None:
         "qdrant": {"condition": "service_healthy"},
         "sync": {"condition": "service_completed_successfully"},
     }
+    for jobmatch in (server, gpu):  # the index is synced before: the servers are for matching
+        assert jobmatch["healthcheck"]["test"][:3] == ["CMD", "jobmatch", "health"]
+        assert "--service jobmatch.v1.MatchService" in " ".join(jobmatch["healthcheck"]["test"])
     assert server["environment"]["JOBMATCH_QDRANT_URL"] == "http://qdrant:6333"
     assert server["environment"]["JOBMATCH_API_KEYS"] == "compose-test-key"  # passed through from the shell
     assert "models:/models:rw" in server["volumes"]  # the model cache survives restarts
@@ -130,12 +135,38 @@ def test_the_image_holds_every_package_and_runs_as_a_user() -> None:
     assert re.search(r"^FROM base AS torch-cuda$", dockerfile, re.M)
 
 
+def _service(command: list[str]) -> str:
+    """The service a `jobmatch health` command asks for ("" is the whole server)."""
+    assert command[:2] == ["jobmatch", "health"], command
+    return command[command.index("--service") + 1] if "--service" in command else ""
+
+
+def test_health_checks_ask_for_services_the_server_reports() -> None:
+    """The image asks for the whole server; compose's servers for MatchService (no docker-compose needed)."""
+    from jobmatch.server.app import HEALTH_SERVICES
+
+    (image_check,) = re.findall(r"^HEALTHCHECK .*CMD (\[.*\])$", (ROOT / "Dockerfile").read_text(), re.M)
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    asked = {
+        "image": _service(json.loads(image_check)),
+        **{name: _service(services[name]["healthcheck"]["test"][1:]) for name in ("jobmatch", "jobmatch-gpu")},
+    }
+    assert asked == {"image": "", "jobmatch": HEALTH_CHECKED[1], "jobmatch-gpu": HEALTH_CHECKED[1]}
+    assert set(asked.values()) | set(HEALTH_CHECKED) <= set(HEALTH_SERVICES)
+
+
 def test_health_command_of_the_container(jobbert_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with ServerThread(make_settings([f"jobbert={jobbert_path}"]), load_models=False) as server:
-        assert cli_main(["health", "--server", server.target]) == 1
-        assert "NOT_SERVING" in capsys.readouterr().out
+        for service in HEALTH_CHECKED:
+            assert cli_main(["health", "--server", server.target, "--service", service]) == 1
+            assert "NOT_SERVING" in capsys.readouterr().out
         server.run(server.app.load_models())
         assert cli_main(["health", "--server", server.target]) == 0
-        assert "SERVING" in capsys.readouterr().out
+        assert capsys.readouterr().out == f"{server.target}: SERVING\n"
+        for service in HEALTH_CHECKED:
+            assert cli_main(["health", "--server", server.target, "--service", service]) == 0
+            assert capsys.readouterr().out == f"{server.target} {service}: SERVING\n"
+        assert cli_main(["health", "--server", server.target, "--service", "jobmatch.v1.Nope"]) == 1
+        assert "NOT_FOUND" in capsys.readouterr().err
     assert cli_main(["health", "--server", server.target, "--timeout", "1"]) == 1
     assert "UNAVAILABLE" in capsys.readouterr().err

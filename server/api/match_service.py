@@ -6,7 +6,8 @@ import grpc
 
 from jobmatch.server.api.handlers import MalformedMessage, require_decoded
 from jobmatch.server.errors import ErrorKind, JobMatchError, start_failed
-from jobmatch.server.index import OccupationIndex, OccupationMatch, OccupationRecord, SkillMatch
+from jobmatch.server.index import OccupationIndex, OccupationMatch, OccupationRecord, SkillMatch, SyncProgress
+from jobmatch.server.index.strategies import min_score
 from jobmatch.v1 import match_pb2 as pb
 
 DEFAULT_TOP_K = 10
@@ -44,13 +45,12 @@ def _occupation_match(match: OccupationMatch) -> pb.OccupationMatch:
 
 
 def _occupation(record: OccupationRecord, language: str | None) -> pb.Occupation:
-    lang = language if language in record.preferred_label else ("en" if "en" in record.preferred_label else None)
-    lang = lang or next(iter(record.preferred_label), "")
+    lang = record.label_language(language)  # labels, alternative labels and description: one language
     return pb.Occupation(
         uri=record.uri,
         code=record.code,
         isco_group=record.isco_group,
-        preferred_label=record.label(language),
+        preferred_label=record.preferred_label.get(lang, ""),
         alt_labels=record.alt_labels.get(lang, ()),
         description=record.description.get(lang, ""),
         essential_skills=[pb.SkillRef(uri=s.uri, label=s.label) for s in record.essential_skills],
@@ -70,11 +70,14 @@ class MatchServicer:
     def __init__(self) -> None:
         self.index: OccupationIndex | None = None
         self.start_failure: str | None = None  # why the index never came, when starting failed
+        self.sync: SyncProgress | None = None  # the start-up sync of an empty index, while it runs
 
     def _ready(self) -> OccupationIndex:
         if self.start_failure is not None:
             raise start_failed(self.start_failure)
         if self.index is None:
+            if self.sync is not None and self.sync.kind is not None:
+                raise JobMatchError(ErrorKind.NOT_READY, f"the ESCO index is being built: {self.sync}; retry later")
             raise JobMatchError(ErrorKind.NOT_READY, "the ESCO index is still loading or syncing; retry shortly")
         return self.index
 
@@ -83,9 +86,11 @@ class MatchServicer:
     ) -> pb.MatchOccupationsResponse:
         request = require_decoded(request)
         index = self._ready()
+        kind = _kind(request.kind)
+        threshold = min_score(kind, request.min_score if request.HasField("min_score") else None)
         matches = await index.match(
             request.query,
-            kind=_kind(request.kind),
+            kind=kind,
             top_k=_top_k(request.top_k),
             language=request.language or None,
             isco_prefixes=list(request.isco_group_prefixes),
@@ -96,6 +101,8 @@ class MatchServicer:
             matches=[_occupation_match(m) for m in matches],
             model=index.embedder.model,
             esco_version=manifest.esco_version if manifest else "",
+            no_fit=threshold > 0 and (not matches or matches[0].score < threshold),
+            min_score=threshold,
         )
 
     async def GetOccupation(

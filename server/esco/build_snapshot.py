@@ -1,7 +1,10 @@
 """Command line: load ESCO CSV bundles and write a compact snapshot.
 
-    python -m jobmatch.server.esco.build_snapshot --esco-dir ../shared/esco/v1.1.1 \\
+    python -m jobmatch.server.esco.build_snapshot --esco-dir PATH/TO/ESCO/v1.1.1 \\
         --out server/esco/data/esco-v1.1.1-en.json.gz
+
+``--esco-dir``: an official ESCO CSV release unpacked (the v1.1.1 English bundle with the
+language-neutral relations for the bundled snapshot).
 
 Run with the module path above; do not ``import jobmatch.server.esco.build_snapshot`` in
 library code (importing it rebinds the package attribute ``build_snapshot`` from the function

@@ -1,10 +1,14 @@
-"""Write a synthetic ESCO v1.2-style CSV bundle of any size (for syncs that must be cut midway)."""
+"""Write a synthetic ESCO v1.2-style CSV bundle of any size (for syncs that must be cut midway); and
+where the small cut of the real releases lives (:data:`ESCO_FIXTURE`)."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+ESCO_FIXTURE = Path(__file__).resolve().parents[1] / "data" / "esco"
+"""Records of the official ESCO CSV releases, cut by scripts/cut_esco_fixture.py: v1.1.1/ (English
+with skills, relations and broader relations) and v1.2.0/en, v1.2.0/de (occupations, ISCO groups)."""
 OCCUPATION = "http://data.europa.eu/esco/occupation/"
 SKILL = "http://data.europa.eu/esco/skill/"
 ISCO = "http://data.europa.eu/esco/isco/"
@@ -29,20 +33,23 @@ def _write(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
         writer.writerows(rows)
 
 
-def write_bundle(root: Path, occupations: int, skills: int = 40, lang: str = "en") -> Path:
-    """`occupations` occupations (distinct labels, two skills each) and `skills` skills under root/lang."""
+def write_bundle(root: Path, occupations: int, skills: int = 40, lang: str = "en", tag: str = "") -> Path:
+    """`occupations` occupations (distinct labels, two skills each) and `skills` skills under root/lang.
+
+    `tag` ends every occupation label and description (a bundle per language with its own words).
+    """
     folder = root / lang
     folder.mkdir(parents=True, exist_ok=True)
     occupation_rows = []
     for i in range(occupations):
-        label = f"{_FIELDS[i % 10]} {_ROLES[i // 10 % 10]} grade {i}"
+        label = f"{_FIELDS[i % 10]} {_ROLES[i // 10 % 10]} grade {i}{tag}"
         occupation_rows.append(
             {
                 "conceptType": "Occupation",
                 "conceptUri": f"{OCCUPATION}o{i}",
                 "iscoGroup": "2512",
                 "preferredLabel": label,
-                "altLabels": f"{label} assistant\n{_ROLES[i % 10]} {i}",
+                "altLabels": f"{label} assistant\n{_ROLES[i % 10]} {i}{tag}",
                 "status": "released",
                 "description": f"works as {label}",
                 "code": f"2512.{i + 1}",

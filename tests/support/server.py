@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from jobmatch.server.app import JobMatchServer
@@ -17,7 +18,8 @@ class ServerThread:
     """Start with `with ServerThread(settings) as server:`; clients connect to `server.target`.
 
     With `load_models=False` the server listens but has not loaded its models yet (health
-    NOT_SERVING); call `server.run(server.app.load_models())` to finish starting it.
+    NOT_SERVING); call `server.run(server.app.load_models())` to finish starting it, or
+    `server.start_loading()` to watch health and call the server while it loads.
     """
 
     def __init__(self, settings: ServerSettings, *, load_models: bool = True) -> None:
@@ -38,6 +40,10 @@ class ServerThread:
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 120) -> T:
         """Run a coroutine on the server's loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def start_loading(self) -> Future[None]:
+        """Begin `load_models` on the server's loop without waiting; the future ends with it."""
+        return asyncio.run_coroutine_threadsafe(self.app.load_models(), self._loop)
 
     def __enter__(self) -> ServerThread:
         self._thread.start()

@@ -1,7 +1,8 @@
 """Tiny offline stand-ins for the models jobmatch serves, plus an independent reference encoder.
 
 Nothing here touches the network: tokenizers are trained at test time on word lists generated below, and
-encoder/head weights are random (seeded, deterministic). See /work/shared/CONTEXT.md, "Offline fixtures".
+encoder/head weights are random (seeded, deterministic), so the test suite runs without a model hub and
+without any model download (the one real model, all-MiniLM-L6-v2, comes from a pip package: see below).
 
 - :func:`build_tiny_jobbert` writes a model with the exact module layout of TechWolf/JobBERT-v3
   (XLM-RoBERTa ``Transformer`` -> mean ``Pooling`` -> ``Router``/``Asym`` with ``anchor`` and ``positive``
