@@ -137,8 +137,8 @@ def test_a_strategy_the_index_cannot_serve_is_an_invalid_query() -> None:
         plan_search(LAYOUT, "resume", None, ("en",))
     with pytest.raises(InvalidQuery, match="strategy must be one of"):
         plan_search(LAYOUT, "text", "nearest", ("en",))
-    fused = plan_search(LABELS_ONLY, "skills", None, ("en",))  # fused, with the only family there is
-    assert (planned(fused), weights(fused)) == ({("labels_en", "labels", "positive")}, {"labels": 0.25})
+    fused = plan_search(LABELS_ONLY, "skills", None, ("en",))  # fused: the tie-break family stands in
+    assert (planned(fused), weights(fused)) == ({("labels_en", "labels", "positive")}, {"labels": 0.01})
 
 
 def test_a_ranking_can_be_given_instead_of_a_name() -> None:
