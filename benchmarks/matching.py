@@ -70,7 +70,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling helpers, however this file is loaded
 from logged_process import LoggedProcess
-from measure import CLOCK_TICKS, process_cpu_s, system_busy_s, wait_for_quiet
+from measure import process_cpu_s, process_rss_mb, system_busy_s, thread_cpu_s, wait_for_quiet
 from sync_matching_common import (
     REPO,
     cli_command,
@@ -373,33 +373,6 @@ async def in_process(args: argparse.Namespace, model: Path, index_dir: Path, tit
 
 
 # -- part esco: the server under Embed and Match load ------------------------------------------------
-
-
-def process_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def thread_cpu_s(pid: int) -> dict[int, tuple[str, float]]:
-    """CPU seconds of each thread of a process: {tid: (name, seconds)}, from /proc/PID/task."""
-    threads = {}
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return {}
-    for task in tasks:
-        try:
-            head, _, rest = (task / "stat").read_text().rpartition(")")
-            fields = rest.split()
-        except OSError:
-            continue  # the thread ended meanwhile
-        threads[int(task.name)] = (head.partition("(")[2], (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-    return threads
 
 
 def thread_groups(

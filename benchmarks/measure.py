@@ -79,3 +79,31 @@ def other_cores(busy0: float | None, own0: float, started: float) -> float | Non
     if busy0 is None or busy1 is None:
         return None
     return max(0.0, (busy1 - busy0 - (own1 - own0)) / elapsed)
+
+
+def process_rss_mb(pid: int) -> float | None:
+    """Resident memory of a process in MiB (VmRSS), or None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def thread_cpu_s(pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds of each thread of a process: {tid: (name, seconds)}, from /proc/PID/task."""
+    threads = {}
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return {}
+    for task in tasks:
+        try:
+            head, _, rest = (task / "stat").read_text().rpartition(")")
+            fields = rest.split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        threads[int(task.name)] = (head.partition("(")[2], (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return threads

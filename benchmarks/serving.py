@@ -43,7 +43,16 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from in_process import InProcessPlan, InProcessResult, run_clean
 from logged_process import LoggedProcess
-from measure import CLOCK_TICKS, Quiet, fmt, percentile_ms, process_cpu_s, system_busy_s, wait_for_quiet
+from measure import (
+    Quiet,
+    fmt,
+    percentile_ms,
+    process_cpu_s,
+    process_rss_mb,
+    system_busy_s,
+    thread_cpu_s,
+    wait_for_quiet,
+)
 from sync_matching_common import machine_info as common_machine_info
 
 from jobmatch.v1 import embedding_pb2 as pb
@@ -114,24 +123,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def thread_cpu_s(pid: int) -> dict[int, tuple[str, float]]:
-    """CPU seconds of each thread of a process: {tid: (name, seconds)}, from /proc/PID/task."""
-    threads = {}
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return {}
-    for task in tasks:
-        try:
-            head, _, rest = (task / "stat").read_text().rpartition(")")
-            fields = rest.split()
-        except OSError:
-            continue  # the thread ended meanwhile
-        name = head.partition("(")[2]
-        threads[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-    return threads
-
-
 def thread_groups(
     pid: int, before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], seconds: float
 ) -> dict[str, float]:
@@ -146,16 +137,6 @@ def thread_groups(
         group = "main" if tid == pid else "workers" if name == process_name else "native"
         groups[group] += used / seconds
     return dict(groups)
-
-
-def process_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def isolation_flags() -> list[str]:

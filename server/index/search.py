@@ -199,7 +199,7 @@ class OccupationIndex:
         return opened.manifest if opened else None
 
     async def _open(self, kind: IndexKind) -> _Opened:
-        alias = self.alias if kind == "occupations" else self.skills_alias
+        alias = self._alias(kind)
         await self.embedder.prepare()
         collection, manifest = await open_index(self.store, alias, kind)
         manifest.check_model(identity(self.embedder), f"the {kind} index {alias!r} in {self.store.location}")
@@ -208,6 +208,9 @@ class OccupationIndex:
             raise EmptyIndex(f"the {kind} index {alias!r} in {self.store.location} is empty: sync ESCO into it")
         self._opened[kind] = opened = _Opened(collection, manifest, points)
         return opened
+
+    def _alias(self, kind: IndexKind) -> str:
+        return self.alias if kind == "occupations" else self.skills_alias
 
     async def _with_index(self, kind: IndexKind, run: Callable[[_Opened], Awaitable[T]]) -> T:
         """Run against the opened collection; re-open once if a sync replaced (dropped) it.
@@ -221,8 +224,7 @@ class OccupationIndex:
         except IndexNotFound:
             pass
         except InvalidQuery:
-            alias = self.alias if kind == "occupations" else self.skills_alias
-            if (await self.store.aliases()).get(alias) == opened.collection:
+            if (await self.store.aliases()).get(self._alias(kind)) == opened.collection:
                 raise
         self._opened.pop(kind, None)
         return await run(await self._open(kind))
