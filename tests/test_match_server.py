@@ -120,6 +120,9 @@ def test_match_skills_returns_ranked_esco_skills(client: JobMatchClient) -> None
     ("fields", "reason", "field"),
     [
         ({"query": ""}, "INVALID_QUERY", "query"),
+        ({"query": "--- !!! ---"}, "INVALID_QUERY", "query"),  # no letters
+        ({"query": "(m/w/d)"}, "INVALID_QUERY", "query"),  # a job title that is only job-ad noise
+        ({"query": "Vollzeit - £14.50/hr"}, "INVALID_QUERY", "query"),
         ({"query": "cook", "top_k": 101}, "INVALID_ARGUMENT", "top_k"),
         ({"query": "cook", "kind": 9}, "INVALID_ARGUMENT", "kind"),
         ({"query": "cook", "isco_group_prefixes": ["2x"]}, "INVALID_FILTER", "isco_group_prefixes"),
