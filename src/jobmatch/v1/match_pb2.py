@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from jobmatch.v1 import embedding_pb2 as jobmatch_dot_v1_dot_embedding__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jobmatch/v1/match.proto\x12\x0bjobmatch.v1\"\xd0\x01\n\x17MatchOccupationsRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x16.jobmatch.v1.QueryKind\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x10\n\x08language\x18\x04 \x01(\t\x12\x1b\n\x13isco_group_prefixes\x18\x05 \x03(\t\x12\x1c\n\x14include_descriptions\x18\x06 \x01(\x08\x12\x16\n\tmin_score\x18\x07 \x01(\x02H\x00\x88\x01\x01\x42\x0c\n\n_min_score\"\x8d\x01\n\x0fOccupationMatch\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x17\n\x0fpreferred_label\x18\x02 \x01(\t\x12\x12\n\nisco_group\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x02\x12\x0e\n\x06skills\x18\x05 \x03(\t\x12\x0c\n\x04\x63ode\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\"\x91\x01\n\x18MatchOccupationsResponse\x12-\n\x07matches\x18\x01 \x03(\x0b\x32\x1c.jobmatch.v1.OccupationMatch\x12\r\n\x05model\x18\x02 \x01(\t\x12\x14\n\x0c\x65sco_version\x18\x03 \x01(\t\x12\x0e\n\x06no_fit\x18\x04 \x01(\x08\x12\x11\n\tmin_score\x18\x05 \x01(\x02\"5\n\x14GetOccupationRequest\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\"&\n\x08SkillRef\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\"\xf4\x02\n\nOccupation\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x12\n\nisco_group\x18\x03 \x01(\t\x12\x17\n\x0fpreferred_label\x18\x04 \x01(\t\x12\x12\n\nalt_labels\x18\x05 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12/\n\x10\x65ssential_skills\x18\x07 \x03(\x0b\x32\x15.jobmatch.v1.SkillRef\x12.\n\x0foptional_skills\x18\x08 \x03(\x0b\x32\x15.jobmatch.v1.SkillRef\x12\x46\n\x10preferred_labels\x18\t \x03(\x0b\x32,.jobmatch.v1.Occupation.PreferredLabelsEntry\x12\x14\n\x0c\x65sco_version\x18\n \x01(\t\x1a\x36\n\x14PreferredLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"D\n\x15GetOccupationResponse\x12+\n\noccupation\x18\x01 \x01(\x0b\x32\x17.jobmatch.v1.Occupation\"2\n\x12MatchSkillsRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05top_k\x18\x02 \x01(\r\"K\n\nSkillMatch\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\x12\x12\n\nskill_type\x18\x04 \x01(\t\"N\n\x13MatchSkillsResponse\x12(\n\x07matches\x18\x01 \x03(\x0b\x32\x17.jobmatch.v1.SkillMatch\x12\r\n\x05model\x18\x02 \x01(\t*m\n\tQueryKind\x12\x1a\n\x16QUERY_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14QUERY_KIND_JOB_TITLE\x10\x01\x12\x15\n\x11QUERY_KIND_SKILLS\x10\x02\x12\x13\n\x0fQUERY_KIND_TEXT\x10\x03\x32\x99\x02\n\x0cMatchService\x12_\n\x10MatchOccupations\x12$.jobmatch.v1.MatchOccupationsRequest\x1a%.jobmatch.v1.MatchOccupationsResponse\x12V\n\rGetOccupation\x12!.jobmatch.v1.GetOccupationRequest\x1a\".jobmatch.v1.GetOccupationResponse\x12P\n\x0bMatchSkills\x12\x1f.jobmatch.v1.MatchSkillsRequest\x1a .jobmatch.v1.MatchSkillsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jobmatch/v1/match.proto\x12\x0bjobmatch.v1\x1a\x1bjobmatch/v1/embedding.proto\"\xd0\x01\n\x17MatchOccupationsRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x16.jobmatch.v1.QueryKind\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x10\n\x08language\x18\x04 \x01(\t\x12\x1b\n\x13isco_group_prefixes\x18\x05 \x03(\t\x12\x1c\n\x14include_descriptions\x18\x06 \x01(\x08\x12\x16\n\tmin_score\x18\x07 \x01(\x02H\x00\x88\x01\x01\x42\x0c\n\n_min_score\"\x8d\x01\n\x0fOccupationMatch\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x17\n\x0fpreferred_label\x18\x02 \x01(\t\x12\x12\n\nisco_group\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x02\x12\x0e\n\x06skills\x18\x05 \x03(\t\x12\x0c\n\x04\x63ode\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\"\x91\x01\n\x18MatchOccupationsResponse\x12-\n\x07matches\x18\x01 \x03(\x0b\x32\x1c.jobmatch.v1.OccupationMatch\x12\r\n\x05model\x18\x02 \x01(\t\x12\x14\n\x0c\x65sco_version\x18\x03 \x01(\t\x12\x0e\n\x06no_fit\x18\x04 \x01(\x08\x12\x11\n\tmin_score\x18\x05 \x01(\x02\"5\n\x14GetOccupationRequest\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\"&\n\x08SkillRef\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\"\xf4\x02\n\nOccupation\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x12\n\nisco_group\x18\x03 \x01(\t\x12\x17\n\x0fpreferred_label\x18\x04 \x01(\t\x12\x12\n\nalt_labels\x18\x05 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12/\n\x10\x65ssential_skills\x18\x07 \x03(\x0b\x32\x15.jobmatch.v1.SkillRef\x12.\n\x0foptional_skills\x18\x08 \x03(\x0b\x32\x15.jobmatch.v1.SkillRef\x12\x46\n\x10preferred_labels\x18\t \x03(\x0b\x32,.jobmatch.v1.Occupation.PreferredLabelsEntry\x12\x14\n\x0c\x65sco_version\x18\n \x01(\t\x1a\x36\n\x14PreferredLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"D\n\x15GetOccupationResponse\x12+\n\noccupation\x18\x01 \x01(\x0b\x32\x17.jobmatch.v1.Occupation\"2\n\x12MatchSkillsRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05top_k\x18\x02 \x01(\r\"K\n\nSkillMatch\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\x12\x12\n\nskill_type\x18\x04 \x01(\t\"N\n\x13MatchSkillsResponse\x12(\n\x07matches\x18\x01 \x03(\x0b\x32\x17.jobmatch.v1.SkillMatch\x12\r\n\x05model\x18\x02 \x01(\t\"\x83\x01\n\x14\x45xtractSkillsRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x16\n\tmin_score\x18\x03 \x01(\x02H\x00\x88\x01\x01\x12\x10\n\x08language\x18\x04 \x01(\t\x12\x16\n\x0eoccupation_uri\x18\x05 \x01(\tB\x0c\n\n_min_score\"4\n\x08\x45vidence\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\x12\x0c\n\x04text\x18\x03 \x01(\t\"\x8a\x01\n\x0e\x45xtractedSkill\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\x12\x12\n\nskill_type\x18\x04 \x01(\t\x12\'\n\x08\x65vidence\x18\x05 \x03(\x0b\x32\x15.jobmatch.v1.Evidence\x12\x10\n\x08relation\x18\x06 \x01(\t\"\xa2\x01\n\x08SkillGap\x12\x16\n\x0eoccupation_uri\x18\x01 \x01(\t\x12\x18\n\x10occupation_label\x18\x02 \x01(\t\x12*\n\x05shown\x18\x03 \x03(\x0b\x32\x1b.jobmatch.v1.ExtractedSkill\x12&\n\x07missing\x18\x04 \x03(\x0b\x32\x15.jobmatch.v1.SkillRef\x12\x10\n\x08\x63overage\x18\x05 \x01(\x02\"\xa0\x01\n\x15\x45xtractSkillsResponse\x12+\n\x06skills\x18\x01 \x03(\x0b\x32\x1b.jobmatch.v1.ExtractedSkill\x12\r\n\x05model\x18\x02 \x01(\t\x12\x14\n\x0c\x65sco_version\x18\x03 \x01(\t\x12\x11\n\tmin_score\x18\x04 \x01(\x02\x12\"\n\x03gap\x18\x05 \x01(\x0b\x32\x15.jobmatch.v1.SkillGap\"U\n\x1cMatchOccupationsBatchRequest\x12\x35\n\x07queries\x18\x01 \x03(\x0b\x32$.jobmatch.v1.MatchOccupationsRequest\"\x88\x01\n\x16MatchOccupationsResult\x12\x39\n\x08response\x18\x01 \x01(\x0b\x32%.jobmatch.v1.MatchOccupationsResponseH\x00\x12)\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x18.jobmatch.v1.StreamErrorH\x00\x42\x08\n\x06result\"U\n\x1dMatchOccupationsBatchResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.jobmatch.v1.MatchOccupationsResult*m\n\tQueryKind\x12\x1a\n\x16QUERY_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14QUERY_KIND_JOB_TITLE\x10\x01\x12\x15\n\x11QUERY_KIND_SKILLS\x10\x02\x12\x13\n\x0fQUERY_KIND_TEXT\x10\x03\x32\xe1\x03\n\x0cMatchService\x12_\n\x10MatchOccupations\x12$.jobmatch.v1.MatchOccupationsRequest\x1a%.jobmatch.v1.MatchOccupationsResponse\x12V\n\rGetOccupation\x12!.jobmatch.v1.GetOccupationRequest\x1a\".jobmatch.v1.GetOccupationResponse\x12P\n\x0bMatchSkills\x12\x1f.jobmatch.v1.MatchSkillsRequest\x1a .jobmatch.v1.MatchSkillsResponse\x12V\n\rExtractSkills\x12!.jobmatch.v1.ExtractSkillsRequest\x1a\".jobmatch.v1.ExtractSkillsResponse\x12n\n\x15MatchOccupationsBatch\x12).jobmatch.v1.MatchOccupationsBatchRequest\x1a*.jobmatch.v1.MatchOccupationsBatchResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,30 +34,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_OCCUPATION_PREFERREDLABELSENTRY']._loaded_options = None
   _globals['_OCCUPATION_PREFERREDLABELSENTRY']._serialized_options = b'8\001'
-  _globals['_QUERYKIND']._serialized_start=1292
-  _globals['_QUERYKIND']._serialized_end=1401
-  _globals['_MATCHOCCUPATIONSREQUEST']._serialized_start=41
-  _globals['_MATCHOCCUPATIONSREQUEST']._serialized_end=249
-  _globals['_OCCUPATIONMATCH']._serialized_start=252
-  _globals['_OCCUPATIONMATCH']._serialized_end=393
-  _globals['_MATCHOCCUPATIONSRESPONSE']._serialized_start=396
-  _globals['_MATCHOCCUPATIONSRESPONSE']._serialized_end=541
-  _globals['_GETOCCUPATIONREQUEST']._serialized_start=543
-  _globals['_GETOCCUPATIONREQUEST']._serialized_end=596
-  _globals['_SKILLREF']._serialized_start=598
-  _globals['_SKILLREF']._serialized_end=636
-  _globals['_OCCUPATION']._serialized_start=639
-  _globals['_OCCUPATION']._serialized_end=1011
-  _globals['_OCCUPATION_PREFERREDLABELSENTRY']._serialized_start=957
-  _globals['_OCCUPATION_PREFERREDLABELSENTRY']._serialized_end=1011
-  _globals['_GETOCCUPATIONRESPONSE']._serialized_start=1013
-  _globals['_GETOCCUPATIONRESPONSE']._serialized_end=1081
-  _globals['_MATCHSKILLSREQUEST']._serialized_start=1083
-  _globals['_MATCHSKILLSREQUEST']._serialized_end=1133
-  _globals['_SKILLMATCH']._serialized_start=1135
-  _globals['_SKILLMATCH']._serialized_end=1210
-  _globals['_MATCHSKILLSRESPONSE']._serialized_start=1212
-  _globals['_MATCHSKILLSRESPONSE']._serialized_end=1290
-  _globals['_MATCHSERVICE']._serialized_start=1404
-  _globals['_MATCHSERVICE']._serialized_end=1685
+  _globals['_QUERYKIND']._serialized_start=2291
+  _globals['_QUERYKIND']._serialized_end=2400
+  _globals['_MATCHOCCUPATIONSREQUEST']._serialized_start=70
+  _globals['_MATCHOCCUPATIONSREQUEST']._serialized_end=278
+  _globals['_OCCUPATIONMATCH']._serialized_start=281
+  _globals['_OCCUPATIONMATCH']._serialized_end=422
+  _globals['_MATCHOCCUPATIONSRESPONSE']._serialized_start=425
+  _globals['_MATCHOCCUPATIONSRESPONSE']._serialized_end=570
+  _globals['_GETOCCUPATIONREQUEST']._serialized_start=572
+  _globals['_GETOCCUPATIONREQUEST']._serialized_end=625
+  _globals['_SKILLREF']._serialized_start=627
+  _globals['_SKILLREF']._serialized_end=665
+  _globals['_OCCUPATION']._serialized_start=668
+  _globals['_OCCUPATION']._serialized_end=1040
+  _globals['_OCCUPATION_PREFERREDLABELSENTRY']._serialized_start=986
+  _globals['_OCCUPATION_PREFERREDLABELSENTRY']._serialized_end=1040
+  _globals['_GETOCCUPATIONRESPONSE']._serialized_start=1042
+  _globals['_GETOCCUPATIONRESPONSE']._serialized_end=1110
+  _globals['_MATCHSKILLSREQUEST']._serialized_start=1112
+  _globals['_MATCHSKILLSREQUEST']._serialized_end=1162
+  _globals['_SKILLMATCH']._serialized_start=1164
+  _globals['_SKILLMATCH']._serialized_end=1239
+  _globals['_MATCHSKILLSRESPONSE']._serialized_start=1241
+  _globals['_MATCHSKILLSRESPONSE']._serialized_end=1319
+  _globals['_EXTRACTSKILLSREQUEST']._serialized_start=1322
+  _globals['_EXTRACTSKILLSREQUEST']._serialized_end=1453
+  _globals['_EVIDENCE']._serialized_start=1455
+  _globals['_EVIDENCE']._serialized_end=1507
+  _globals['_EXTRACTEDSKILL']._serialized_start=1510
+  _globals['_EXTRACTEDSKILL']._serialized_end=1648
+  _globals['_SKILLGAP']._serialized_start=1651
+  _globals['_SKILLGAP']._serialized_end=1813
+  _globals['_EXTRACTSKILLSRESPONSE']._serialized_start=1816
+  _globals['_EXTRACTSKILLSRESPONSE']._serialized_end=1976
+  _globals['_MATCHOCCUPATIONSBATCHREQUEST']._serialized_start=1978
+  _globals['_MATCHOCCUPATIONSBATCHREQUEST']._serialized_end=2063
+  _globals['_MATCHOCCUPATIONSRESULT']._serialized_start=2066
+  _globals['_MATCHOCCUPATIONSRESULT']._serialized_end=2202
+  _globals['_MATCHOCCUPATIONSBATCHRESPONSE']._serialized_start=2204
+  _globals['_MATCHOCCUPATIONSBATCHRESPONSE']._serialized_end=2289
+  _globals['_MATCHSERVICE']._serialized_start=2403
+  _globals['_MATCHSERVICE']._serialized_end=2884
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from jobmatch.v1 import embedding_pb2 as _embedding_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -148,3 +149,91 @@ class MatchSkillsResponse(_message.Message):
     matches: _containers.RepeatedCompositeFieldContainer[SkillMatch]
     model: str
     def __init__(self, matches: _Optional[_Iterable[_Union[SkillMatch, _Mapping]]] = ..., model: _Optional[str] = ...) -> None: ...
+
+class ExtractSkillsRequest(_message.Message):
+    __slots__ = ("text", "top_k", "min_score", "language", "occupation_uri")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_URI_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    top_k: int
+    min_score: float
+    language: str
+    occupation_uri: str
+    def __init__(self, text: _Optional[str] = ..., top_k: _Optional[int] = ..., min_score: _Optional[float] = ..., language: _Optional[str] = ..., occupation_uri: _Optional[str] = ...) -> None: ...
+
+class Evidence(_message.Message):
+    __slots__ = ("start", "end", "text")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    text: str
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
+
+class ExtractedSkill(_message.Message):
+    __slots__ = ("uri", "label", "score", "skill_type", "evidence", "relation")
+    URI_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    SKILL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    RELATION_FIELD_NUMBER: _ClassVar[int]
+    uri: str
+    label: str
+    score: float
+    skill_type: str
+    evidence: _containers.RepeatedCompositeFieldContainer[Evidence]
+    relation: str
+    def __init__(self, uri: _Optional[str] = ..., label: _Optional[str] = ..., score: _Optional[float] = ..., skill_type: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Evidence, _Mapping]]] = ..., relation: _Optional[str] = ...) -> None: ...
+
+class SkillGap(_message.Message):
+    __slots__ = ("occupation_uri", "occupation_label", "shown", "missing", "coverage")
+    OCCUPATION_URI_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_LABEL_FIELD_NUMBER: _ClassVar[int]
+    SHOWN_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    occupation_uri: str
+    occupation_label: str
+    shown: _containers.RepeatedCompositeFieldContainer[ExtractedSkill]
+    missing: _containers.RepeatedCompositeFieldContainer[SkillRef]
+    coverage: float
+    def __init__(self, occupation_uri: _Optional[str] = ..., occupation_label: _Optional[str] = ..., shown: _Optional[_Iterable[_Union[ExtractedSkill, _Mapping]]] = ..., missing: _Optional[_Iterable[_Union[SkillRef, _Mapping]]] = ..., coverage: _Optional[float] = ...) -> None: ...
+
+class ExtractSkillsResponse(_message.Message):
+    __slots__ = ("skills", "model", "esco_version", "min_score", "gap")
+    SKILLS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ESCO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    GAP_FIELD_NUMBER: _ClassVar[int]
+    skills: _containers.RepeatedCompositeFieldContainer[ExtractedSkill]
+    model: str
+    esco_version: str
+    min_score: float
+    gap: SkillGap
+    def __init__(self, skills: _Optional[_Iterable[_Union[ExtractedSkill, _Mapping]]] = ..., model: _Optional[str] = ..., esco_version: _Optional[str] = ..., min_score: _Optional[float] = ..., gap: _Optional[_Union[SkillGap, _Mapping]] = ...) -> None: ...
+
+class MatchOccupationsBatchRequest(_message.Message):
+    __slots__ = ("queries",)
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    queries: _containers.RepeatedCompositeFieldContainer[MatchOccupationsRequest]
+    def __init__(self, queries: _Optional[_Iterable[_Union[MatchOccupationsRequest, _Mapping]]] = ...) -> None: ...
+
+class MatchOccupationsResult(_message.Message):
+    __slots__ = ("response", "error")
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    response: MatchOccupationsResponse
+    error: _embedding_pb2.StreamError
+    def __init__(self, response: _Optional[_Union[MatchOccupationsResponse, _Mapping]] = ..., error: _Optional[_Union[_embedding_pb2.StreamError, _Mapping]] = ...) -> None: ...
+
+class MatchOccupationsBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[MatchOccupationsResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[MatchOccupationsResult, _Mapping]]] = ...) -> None: ...

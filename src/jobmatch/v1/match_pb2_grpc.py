@@ -51,6 +51,16 @@ class MatchServiceStub:
                 request_serializer=jobmatch_dot_v1_dot_match__pb2.MatchSkillsRequest.SerializeToString,
                 response_deserializer=jobmatch_dot_v1_dot_match__pb2.MatchSkillsResponse.FromString,
                 _registered_method=True)
+        self.ExtractSkills = channel.unary_unary(
+                '/jobmatch.v1.MatchService/ExtractSkills',
+                request_serializer=jobmatch_dot_v1_dot_match__pb2.ExtractSkillsRequest.SerializeToString,
+                response_deserializer=jobmatch_dot_v1_dot_match__pb2.ExtractSkillsResponse.FromString,
+                _registered_method=True)
+        self.MatchOccupationsBatch = channel.unary_unary(
+                '/jobmatch.v1.MatchService/MatchOccupationsBatch',
+                request_serializer=jobmatch_dot_v1_dot_match__pb2.MatchOccupationsBatchRequest.SerializeToString,
+                response_deserializer=jobmatch_dot_v1_dot_match__pb2.MatchOccupationsBatchResponse.FromString,
+                _registered_method=True)
 
 
 class MatchServiceServicer:
@@ -79,6 +89,23 @@ class MatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExtractSkills(self, request, context):
+        """ExtractSkills finds the ESCO skills a text (a job ad, a CV) mentions,
+        with where it mentions them; with occupation_uri, also the skill gap.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MatchOccupationsBatch(self, request, context):
+        """MatchOccupationsBatch answers many MatchOccupations queries in one call:
+        results in query order, a failed query gets its own error and the others
+        are answered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +123,16 @@ def add_MatchServiceServicer_to_server(servicer, server):
                     servicer.MatchSkills,
                     request_deserializer=jobmatch_dot_v1_dot_match__pb2.MatchSkillsRequest.FromString,
                     response_serializer=jobmatch_dot_v1_dot_match__pb2.MatchSkillsResponse.SerializeToString,
+            ),
+            'ExtractSkills': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtractSkills,
+                    request_deserializer=jobmatch_dot_v1_dot_match__pb2.ExtractSkillsRequest.FromString,
+                    response_serializer=jobmatch_dot_v1_dot_match__pb2.ExtractSkillsResponse.SerializeToString,
+            ),
+            'MatchOccupationsBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.MatchOccupationsBatch,
+                    request_deserializer=jobmatch_dot_v1_dot_match__pb2.MatchOccupationsBatchRequest.FromString,
+                    response_serializer=jobmatch_dot_v1_dot_match__pb2.MatchOccupationsBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +218,60 @@ class MatchService:
             '/jobmatch.v1.MatchService/MatchSkills',
             jobmatch_dot_v1_dot_match__pb2.MatchSkillsRequest.SerializeToString,
             jobmatch_dot_v1_dot_match__pb2.MatchSkillsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtractSkills(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jobmatch.v1.MatchService/ExtractSkills',
+            jobmatch_dot_v1_dot_match__pb2.ExtractSkillsRequest.SerializeToString,
+            jobmatch_dot_v1_dot_match__pb2.ExtractSkillsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MatchOccupationsBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jobmatch.v1.MatchService/MatchOccupationsBatch',
+            jobmatch_dot_v1_dot_match__pb2.MatchOccupationsBatchRequest.SerializeToString,
+            jobmatch_dot_v1_dot_match__pb2.MatchOccupationsBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
