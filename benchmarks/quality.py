@@ -277,7 +277,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{name}: {json.dumps(split.summary())}")
     print(f"query sets ({args.queries} per set, seed {args.seed}) written to {csv_dir}")
 
-    settings = ServerSettings(models=[f"{MODEL_NAME}={args.model}"], max_batch_wait_ms=0, max_inputs_per_request=512)
+    settings = ServerSettings(
+        models=[f"{MODEL_NAME}={args.model}"], dtype=args.dtype, max_batch_wait_ms=0, max_inputs_per_request=512
+    )
     engine = EmbeddingEngine(settings)
     async with contextlib.AsyncExitStack() as stack:
         await engine.start()
@@ -395,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-index", type=Path, default=None, help="keep the indexes here (reused next run)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder ({RESULTS_DIR})")
     parser.add_argument("--progress", action="store_true", help="progress bars while syncing")
+    parser.add_argument("--dtype", default="auto", help="the server's --dtype (int8: quantized weights on a CPU)")
     parser.add_argument("--sets", default="", help="only these query sets, comma-separated (default: all)")
     parser.add_argument(
         "--descriptions", action="store_true", help="index descriptions too (opt-in layout: ``description``, ``fused``)"

@@ -50,7 +50,7 @@ class JobMatchServer:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.engine = EmbeddingEngine(settings)
-        self.match = MatchServicer()
+        self.match = MatchServicer(settings)
         self.health = health.aio.HealthServicer()
         self.port: int | None = None
         self.serving = False

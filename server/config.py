@@ -46,8 +46,10 @@ class ServerSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(50051, ge=0, le=65535, description="port to listen on (0 picks a free one)")
     device: str = Field("auto", description="auto (cuda when present), cpu, cuda or cuda:N")
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
-        "auto", description="weights dtype; auto is float16 on CUDA, float32 on CPU"
+    dtype: Literal["auto", "float32", "float16", "bfloat16", "int8"] = Field(
+        "auto",
+        description="weights dtype; auto is float16 on CUDA, float32 on CPU; int8: the transformer's weights "
+        "quantized to int8 on ONNX Runtime (CPU only)",
     )
     backend: Literal["auto", "torch", "onnx"] = Field(
         "auto",
@@ -81,6 +83,10 @@ class ServerSettings(BaseSettings):
     max_inputs_per_request: int = Field(2048, gt=0, description="most inputs in one request")
     max_input_chars: int = Field(100_000, gt=0, description="longest input in characters")
     stream_window: int = Field(256, gt=0, description="requests of one stream in flight at once")
+    max_batch_queries: int = Field(
+        1000, gt=0, description="most queries in one MatchOccupationsBatch call; beyond: INVALID_ARGUMENT"
+    )
+    batch_concurrency: int = Field(64, gt=0, description="queries of one MatchOccupationsBatch call answered at once")
     max_message_bytes: int = Field(16 * 1024 * 1024, gt=0, description="largest gRPC message")
     tokenizer_threads: int = Field(1, gt=0, description="threads that tokenize off the event loop")
     grace_period_s: float = Field(10.0, ge=0, description="how long in-flight calls may finish on shutdown")

@@ -27,6 +27,7 @@ class ErrorKind(enum.Enum):
     INVALID_QUERY = "INVALID_QUERY"
     INVALID_FILTER = "INVALID_FILTER"
     INVALID_DATASET = "INVALID_DATASET"
+    RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
     INDEX_NOT_FOUND = "INDEX_NOT_FOUND"
     INDEX_EMPTY = "INDEX_EMPTY"
     INDEX_INCOMPATIBLE = "INDEX_INCOMPATIBLE"
@@ -70,6 +71,9 @@ _STATUS_CODES: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.INVALID_QUERY: _Code.INVALID_ARGUMENT,
     ErrorKind.INVALID_FILTER: _Code.INVALID_ARGUMENT,
     ErrorKind.INVALID_DATASET: _Code.INVALID_ARGUMENT,
+    # A batch whose answers do not fit in one message: the same request would fail again, so not
+    # RESOURCE_EXHAUSTED (which clients retry); send fewer queries per call.
+    ErrorKind.RESPONSE_TOO_LARGE: _Code.INVALID_ARGUMENT,
     # The index is missing, empty or built for another model: the system is not in the state the
     # call needs, and retrying will not help until someone runs a sync.
     ErrorKind.INDEX_NOT_FOUND: _Code.FAILED_PRECONDITION,

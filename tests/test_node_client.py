@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from jobmatch.client import JobMatchClient
+from jobmatch.server.index import DEFAULT_EXTRACT_MIN_SCORE
 from jobmatch.server.index.strategies import DEFAULT_MIN_SCORES
 from tests.conftest import make_settings
 from tests.support.certs import write_certs
@@ -123,6 +124,7 @@ def test_node_client_against_live_server(npm: str, npm_ci, servers, secure_env, 
             "cases": expected_cases(client),
             "models": [dataclasses.asdict(model) for model in client.list_models()],
             "defaultMinScores": DEFAULT_MIN_SCORES,  # MatchOccupations' threshold per kind without min_score
+            "defaultExtractMinScore": DEFAULT_EXTRACT_MIN_SCORE,  # ExtractSkills' without min_score
         }
     expected_file = tmp_path / "expected.json"
     expected_file.write_text(json.dumps(expected))

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from jobmatch.server.config import ModelSpec
-from jobmatch.server.models import ModelLoadError, load_encoder, loading, onnx_transformer, pick_backend
+from jobmatch.server.models import ModelLoadError, load_encoder, loading, onnx_transformer, pick_backend, pick_dtype
 from jobmatch.server.models.onnx_transformer import OnnxExportError, OnnxTransformer, check_exportable
 
 TEXTS = ["data scientist", "Python, SQL, statistics", "nurse", "care for patients, hygiene", "Koch"]
@@ -111,3 +111,46 @@ def test_an_unwritable_cache_directory_leaves_the_model_on_torch(jobbert_path: P
 def test_only_a_transformer_module_is_exported() -> None:
     with pytest.raises(OnnxExportError, match="not a Transformer"):
         check_exportable(torch.nn.Linear(2, 2))
+
+
+def load_int8(path: Path, cache_dir: Path):
+    spec = ModelSpec(name=path.name, source=str(path))
+    return load_encoder(spec, device=CPU, dtype=torch.float32, backend="auto", cache_dir=cache_dir, int8=True)
+
+
+def test_int8_weights_stay_close_to_torch_in_a_third_of_the_disk(minilm: Path, tmp_path: Path) -> None:
+    int8, torch_encoder = load_int8(minilm, tmp_path / "int8"), load(minilm, "torch", tmp_path)
+    assert (int8.backend, int8.dtype_name, torch_encoder.dtype_name) == ("onnx", "int8", "float32")
+    cosine = torch.nn.functional.cosine_similarity(int8.encode(TEXTS, None), torch_encoder.encode(TEXTS, None))
+    assert float(cosine.min()) >= loading.INT8_MIN_COSINE
+    assert float(cosine.min()) < 0.9999  # really quantized, not the float32 graph
+    (quantized,) = exports(tmp_path / "int8")  # the float32 export it came from is not kept
+    assert quantized.name.endswith("-int8.onnx")
+    load(minilm, "onnx", tmp_path / "float32")
+    (full,) = exports(tmp_path / "float32")
+    assert quantized.stat().st_size < full.stat().st_size / 3
+
+
+def test_int8_keeps_each_side_on_its_own_head(jobbert_path: Path, tmp_path: Path) -> None:
+    int8, torch_encoder = load_int8(jobbert_path, tmp_path), load(jobbert_path, "torch", tmp_path)
+    for side, other in (("anchor", "positive"), ("positive", "anchor")):
+        got = int8.encode(TEXTS, side)
+        assert float(torch.nn.functional.cosine_similarity(got, torch_encoder.encode(TEXTS, side)).min()) > 0.99
+        assert float((got - torch_encoder.encode(TEXTS, other)).abs().max()) > 1e-3
+
+
+def test_int8_vectors_too_far_from_torch_refuse_to_load(
+    minilm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loading, "INT8_MIN_COSINE", 1.01)  # no vector reaches it: as for a broken quantization
+    with pytest.raises(ModelLoadError, match="int8 export's vectors reach cosine"):
+        load_int8(minilm, tmp_path)
+
+
+def test_int8_runs_on_onnx_on_a_cpu_only() -> None:
+    assert pick_dtype("int8", CPU) == torch.float32  # pooling and heads around the int8 transformer
+    assert pick_backend("auto", CPU, torch.float32, int8=True) == "onnx"
+    with pytest.raises(ValueError, match="onnx backend"):
+        pick_backend("torch", CPU, torch.float32, int8=True)
+    with pytest.raises(ValueError, match="on a CPU"):
+        pick_dtype("int8", torch.device("cuda"))

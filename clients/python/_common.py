@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,6 +199,177 @@ class SkillMatch:
     @classmethod
     def from_proto(cls, match: match_pb2.SkillMatch) -> SkillMatch:
         return cls(match.uri, match.label, match.skill_type, match.score)
+
+
+@dataclass(frozen=True)
+class SkillRef:
+    uri: str
+    label: str
+
+    @classmethod
+    def from_proto(cls, skill: match_pb2.SkillRef) -> SkillRef:
+        return cls(skill.uri, skill.label)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a text mentions a skill: ``text[start:end]`` of the text sent (code points, end exclusive)."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ExtractedSkill:
+    """An ESCO skill a text mentions: its similarity to its best evidence, the spans (best first), and its
+    ``relation`` to the occupation asked about ("essential", "optional"; "" when unrelated or none asked)."""
+
+    uri: str
+    label: str
+    score: float
+    skill_type: str
+    evidence: tuple[Evidence, ...]
+    relation: str = ""
+
+    @classmethod
+    def from_proto(cls, skill: match_pb2.ExtractedSkill) -> ExtractedSkill:
+        evidence = tuple(Evidence(e.start, e.end, e.text) for e in skill.evidence)
+        return cls(skill.uri, skill.label, skill.score, skill.skill_type, evidence, skill.relation)
+
+
+@dataclass(frozen=True)
+class SkillGap:
+    """A text against one occupation's essential skills: those it ``shown`` (with evidence), those
+    ``missing`` (in ESCO's order), and ``coverage`` = shown / essential (0 when it lists none)."""
+
+    occupation_uri: str
+    occupation_label: str
+    shown: tuple[ExtractedSkill, ...]
+    missing: tuple[SkillRef, ...]
+    coverage: float
+
+    @classmethod
+    def from_proto(cls, gap: match_pb2.SkillGap) -> SkillGap:
+        return cls(
+            gap.occupation_uri,
+            gap.occupation_label,
+            tuple(ExtractedSkill.from_proto(s) for s in gap.shown),
+            tuple(SkillRef.from_proto(s) for s in gap.missing),
+            gap.coverage,
+        )
+
+
+@dataclass(frozen=True)
+class SkillExtraction:
+    """What ``extract_skills`` returns: the skills, best first, the threshold applied (0: none), and the skill
+    gap when an occupation was named."""
+
+    skills: tuple[ExtractedSkill, ...]
+    model: str
+    esco_version: str
+    min_score: float
+    gap: SkillGap | None = None
+
+    @classmethod
+    def from_proto(cls, response: match_pb2.ExtractSkillsResponse) -> SkillExtraction:
+        gap = SkillGap.from_proto(response.gap) if response.HasField("gap") else None
+        skills = tuple(ExtractedSkill.from_proto(s) for s in response.skills)
+        return cls(skills, response.model, response.esco_version, response.min_score, gap)
+
+
+def extract_request(
+    text: str, top_k: int | None, min_score: float | None, language: str, occupation_uri: str | None
+) -> match_pb2.ExtractSkillsRequest:
+    request = match_pb2.ExtractSkillsRequest(
+        text=text, top_k=top_k or 0, language=language, occupation_uri=occupation_uri or ""
+    )
+    if min_score is not None:  # None: absent, the server's default
+        request.min_score = min_score
+    return request
+
+
+@dataclass(frozen=True)
+class MatchQuery:
+    """One query of ``match_occupations_batch`` with its own options; a plain string takes the call's."""
+
+    query: str
+    kind: str = "job_title"
+    top_k: int = 10
+    language: str = ""
+    isco_prefixes: Sequence[str] = ()
+    include_descriptions: bool = False
+    min_score: float | None = None
+
+    def request(self) -> match_pb2.MatchOccupationsRequest:
+        return match_request(
+            self.query,
+            self.kind,
+            self.top_k,
+            self.language,
+            self.isco_prefixes,
+            self.include_descriptions,
+            self.min_score,
+        )
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The answer to one query of a batch, in query order: ``matches`` when it succeeded, else ``error``
+    (the status this query alone would get from ``match_occupations``; the other queries are answered)."""
+
+    index: int
+    query: str
+    matches: OccupationMatches | None = None
+    error: JobMatchClientError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def result(self) -> OccupationMatches:
+        """The matches, or raise the query's error."""
+        if self.error is not None:
+            raise self.error
+        assert self.matches is not None
+        return self.matches
+
+    @classmethod
+    def from_proto(cls, index: int, query: str, result: match_pb2.MatchOccupationsResult) -> MatchResult:
+        if result.HasField("error"):
+            return cls(index, query, error=JobMatchClientError.from_stream_error(result.error))
+        return cls(index, query, matches=OccupationMatches.from_proto(result.response))
+
+
+def batch_queries(queries: Iterable[str | MatchQuery], defaults: MatchQuery) -> Iterator[MatchQuery]:
+    """Each query as a `MatchQuery`: a string takes the call's options (`defaults`)."""
+    if isinstance(queries, str):
+        raise TypeError("queries must be an iterable of strings or MatchQuery, not one string")
+    for query in queries:
+        yield query if isinstance(query, MatchQuery) else dataclasses.replace(defaults, query=query)
+
+
+def batch_chunks(queries: Iterator[MatchQuery], size: int) -> Iterator[list[MatchQuery]]:
+    """Consecutive chunks of at most `size` queries, read lazily."""
+    if size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {size}")
+    while chunk := list(itertools.islice(queries, size)):
+        yield chunk
+
+
+def batch_request(chunk: Sequence[MatchQuery]) -> match_pb2.MatchOccupationsBatchRequest:
+    return match_pb2.MatchOccupationsBatchRequest(queries=[q.request() for q in chunk])
+
+
+def batch_results(
+    offset: int, chunk: Sequence[MatchQuery], response: match_pb2.MatchOccupationsBatchResponse
+) -> list[MatchResult]:
+    if len(response.results) != len(chunk):
+        raise JobMatchClientError(
+            grpc.StatusCode.INTERNAL, f"{len(response.results)} results for a batch of {len(chunk)} queries"
+        )
+    pairs = zip(chunk, response.results, strict=True)
+    return [MatchResult.from_proto(offset + i, query.query, result) for i, (query, result) in enumerate(pairs)]
 
 
 def match_request(

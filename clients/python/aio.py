@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 import grpc
@@ -11,17 +12,25 @@ import numpy as np
 from jobmatch.client._common import (
     EmbedOptions,
     JobMatchClientError,
+    MatchQuery,
+    MatchResult,
     ModelInfo,
     OccupationMatches,
     PemSource,
     SideLike,
+    SkillExtraction,
     SkillMatch,
     auth_metadata,
+    batch_chunks,
+    batch_queries,
+    batch_request,
+    batch_results,
     channel_credentials,
     channel_options,
     chunks,
     concat,
     decode,
+    extract_request,
     match_request,
 )
 from jobmatch.v1 import embedding_pb2 as pb
@@ -51,6 +60,7 @@ class AsyncJobMatchClient:
     ) -> None:
         self.timeout = timeout
         self.chunk_size = chunk_size
+        self.max_in_flight = max_in_flight
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._metadata = auth_metadata(api_key)
         self._channel = channel or _open_channel(
@@ -161,6 +171,90 @@ class AsyncJobMatchClient:
             raise JobMatchClientError.from_rpc_error(err) from None
         return OccupationMatches.from_proto(response)
 
+    async def match_occupations_batch(
+        self,
+        queries: Iterable[str | MatchQuery],
+        *,
+        kind: str = "job_title",
+        top_k: int = 10,
+        language: str = "",
+        isco_prefixes: Sequence[str] = (),
+        include_descriptions: bool = False,
+        min_score: float | None = None,
+        batch_size: int = 100,
+        timeout: float | None = None,
+    ) -> list[MatchResult]:
+        """Many queries through MatchOccupationsBatch: one `MatchResult` per query, in query order, each with
+        its matches or its own error (see `iter_match_occupations_batch`)."""
+        results = self.iter_match_occupations_batch(
+            queries,
+            kind=kind,
+            top_k=top_k,
+            language=language,
+            isco_prefixes=isco_prefixes,
+            include_descriptions=include_descriptions,
+            min_score=min_score,
+            batch_size=batch_size,
+            timeout=timeout,
+        )
+        return [result async for result in results]
+
+    async def iter_match_occupations_batch(
+        self,
+        queries: Iterable[str | MatchQuery],
+        *,
+        kind: str = "job_title",
+        top_k: int = 10,
+        language: str = "",
+        isco_prefixes: Sequence[str] = (),
+        include_descriptions: bool = False,
+        min_score: float | None = None,
+        batch_size: int = 100,
+        timeout: float | None = None,
+    ) -> AsyncIterator[MatchResult]:
+        """Yield one `MatchResult` per query, in query order: `batch_size` queries per call, `max_in_flight`
+        calls at once, each with its own deadline. Per-query errors and whole-call failures as in
+        `JobMatchClient.iter_match_occupations_batch`."""
+        defaults = MatchQuery("", kind, top_k, language, tuple(isco_prefixes), include_descriptions, min_score)
+        timeout = self.timeout if timeout is None else timeout
+        pending: deque[tuple[int, list[MatchQuery], grpc.aio.UnaryUnaryCall]] = deque()
+        offset = 0
+        try:
+            for chunk in batch_chunks(batch_queries(queries, defaults), batch_size):
+                call = self._match.MatchOccupationsBatch(batch_request(chunk), timeout=timeout, metadata=self._metadata)
+                pending.append((offset, chunk, call))  # a grpc.aio call starts at once
+                offset += len(chunk)
+                if len(pending) >= self.max_in_flight:
+                    for result in await _batch_answer(*pending.popleft()):
+                        yield result
+            while pending:
+                for result in await _batch_answer(*pending.popleft()):
+                    yield result
+        finally:
+            for _, _, call in pending:  # an error, or the caller stopped reading: drop what is in flight
+                call.cancel()
+
+    async def extract_skills(
+        self,
+        text: str,
+        *,
+        top_k: int | None = None,
+        min_score: float | None = None,
+        language: str = "",
+        occupation_uri: str | None = None,
+        timeout: float | None = None,
+    ) -> SkillExtraction:
+        """The ESCO skills `text` mentions, best first, with evidence; the skill gap with `occupation_uri`
+        (see `JobMatchClient.extract_skills`)."""
+        request = extract_request(text, top_k, min_score, language, occupation_uri)
+        try:
+            response = await self._match.ExtractSkills(
+                request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata
+            )
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+        return SkillExtraction.from_proto(response)
+
     async def get_occupation(
         self, uri: str, *, language: str = "", timeout: float | None = None
     ) -> match_pb2.Occupation:
@@ -181,6 +275,13 @@ class AsyncJobMatchClient:
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [SkillMatch.from_proto(m) for m in response.matches]
+
+
+async def _batch_answer(offset: int, chunk: list[MatchQuery], call: grpc.aio.UnaryUnaryCall) -> list[MatchResult]:
+    try:
+        return batch_results(offset, chunk, await call)
+    except grpc.RpcError as err:
+        raise JobMatchClientError.from_rpc_error(err) from None
 
 
 async def _aiter(texts: Iterable[str] | AsyncIterator[str]) -> AsyncIterator[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 
 import grpc
@@ -10,17 +11,25 @@ import numpy as np
 from jobmatch.client._common import (
     EmbedOptions,
     JobMatchClientError,
+    MatchQuery,
+    MatchResult,
     ModelInfo,
     OccupationMatches,
     PemSource,
     SideLike,
+    SkillExtraction,
     SkillMatch,
     auth_metadata,
+    batch_chunks,
+    batch_queries,
+    batch_request,
+    batch_results,
     channel_credentials,
     channel_options,
     chunks,
     concat,
     decode,
+    extract_request,
     match_request,
 )
 from jobmatch.v1 import embedding_pb2 as pb
@@ -171,6 +180,100 @@ class JobMatchClient:
             raise JobMatchClientError.from_rpc_error(err) from None
         return OccupationMatches.from_proto(response)
 
+    def match_occupations_batch(
+        self,
+        queries: Iterable[str | MatchQuery],
+        *,
+        kind: str = "job_title",
+        top_k: int = 10,
+        language: str = "",
+        isco_prefixes: Sequence[str] = (),
+        include_descriptions: bool = False,
+        min_score: float | None = None,
+        batch_size: int = 100,
+        timeout: float | None = None,
+    ) -> list[MatchResult]:
+        """Many queries through MatchOccupationsBatch: one `MatchResult` per query, in query order, each with
+        its matches or its own error (see `iter_match_occupations_batch`)."""
+        return list(
+            self.iter_match_occupations_batch(
+                queries,
+                kind=kind,
+                top_k=top_k,
+                language=language,
+                isco_prefixes=isco_prefixes,
+                include_descriptions=include_descriptions,
+                min_score=min_score,
+                batch_size=batch_size,
+                timeout=timeout,
+            )
+        )
+
+    def iter_match_occupations_batch(
+        self,
+        queries: Iterable[str | MatchQuery],
+        *,
+        kind: str = "job_title",
+        top_k: int = 10,
+        language: str = "",
+        isco_prefixes: Sequence[str] = (),
+        include_descriptions: bool = False,
+        min_score: float | None = None,
+        batch_size: int = 100,
+        timeout: float | None = None,
+    ) -> Iterator[MatchResult]:
+        """Yield one `MatchResult` per query, in query order, as the answers come.
+
+        `queries` is read lazily (a file of any length streams through), `batch_size` queries per call,
+        `max_in_flight` calls at once, each with its own deadline (`timeout`). A string takes this call's
+        options; a `MatchQuery` carries its own. A query that fails has `error` set (what
+        `match_occupations` would raise) and the others are answered; a failure of a whole call (server
+        unreachable, deadline, a batch over the server's limit) raises `JobMatchClientError`.
+        """
+        defaults = MatchQuery("", kind, top_k, language, tuple(isco_prefixes), include_descriptions, min_score)
+        timeout = self.timeout if timeout is None else timeout
+        pending: deque[tuple[int, list[MatchQuery], grpc.Future]] = deque()
+        offset = 0
+        try:
+            for chunk in batch_chunks(batch_queries(queries, defaults), batch_size):
+                call = self._match.MatchOccupationsBatch.future(
+                    batch_request(chunk), timeout=timeout, metadata=self._metadata
+                )
+                pending.append((offset, chunk, call))
+                offset += len(chunk)
+                if len(pending) >= self.max_in_flight:
+                    yield from _batch_answer(*pending.popleft())
+            while pending:
+                yield from _batch_answer(*pending.popleft())
+        finally:
+            for _, _, call in pending:  # an error, or the caller stopped reading: drop what is in flight
+                call.cancel()
+
+    def extract_skills(
+        self,
+        text: str,
+        *,
+        top_k: int | None = None,
+        min_score: float | None = None,
+        language: str = "",
+        occupation_uri: str | None = None,
+        timeout: float | None = None,
+    ) -> SkillExtraction:
+        """The ESCO skills `text` (a job ad, a CV) mentions, best first, each with its evidence spans.
+
+        `top_k` None: the server's default (20); `min_score` None: the server's default threshold, 0 or
+        less: none. With `occupation_uri`, each skill's relation to that occupation is set and the result
+        carries the skill gap (`gap`: essential skills shown and missing, coverage).
+        """
+        request = extract_request(text, top_k, min_score, language, occupation_uri)
+        try:
+            response = self._match.ExtractSkills(
+                request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata
+            )
+        except grpc.RpcError as err:
+            raise JobMatchClientError.from_rpc_error(err) from None
+        return SkillExtraction.from_proto(response)
+
     def get_occupation(self, uri: str, *, language: str = "", timeout: float | None = None) -> match_pb2.Occupation:
         """The occupation with this ESCO URI (NOT_FOUND if the index has none)."""
         request = match_pb2.GetOccupationRequest(uri=uri, language=language)
@@ -189,6 +292,13 @@ class JobMatchClient:
         except grpc.RpcError as err:
             raise JobMatchClientError.from_rpc_error(err) from None
         return [SkillMatch.from_proto(m) for m in response.matches]
+
+
+def _batch_answer(offset: int, chunk: list[MatchQuery], call: grpc.Future) -> list[MatchResult]:
+    try:
+        return batch_results(offset, chunk, call.result())
+    except grpc.RpcError as err:
+        raise JobMatchClientError.from_rpc_error(err) from None
 
 
 def _open_channel(

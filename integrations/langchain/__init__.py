@@ -3,6 +3,8 @@
 - :class:`JobMatchEmbeddings`: ``Embeddings`` over the server's EmbeddingService (JobBERT sides).
 - :class:`JobMatchRetriever`: ESCO occupations for a query, as ``Document``s (MatchOccupations).
 - :func:`create_job_match_tool`: the retriever as an agent tool with a typed argument schema.
+- :class:`JobMatchSkillExtractor`, :func:`create_skill_extraction_tool`, :func:`create_skill_gap_tool`: the ESCO
+  skills a text mentions (ExtractSkills), and how a text covers an occupation's essential skills, as tools.
 - :func:`occupation_vector_store`: langchain-qdrant's ``QdrantVectorStore`` over the synced collection
   (imported on first use: it needs langchain-qdrant).
 """
@@ -14,6 +16,15 @@ from typing import TYPE_CHECKING, Any
 from jobmatch.client import JobMatchClientError
 from jobmatch.integrations.langchain.embeddings import JobMatchEmbeddings
 from jobmatch.integrations.langchain.retriever import JobMatchRetriever, occupation_document
+from jobmatch.integrations.langchain.skills import (
+    JobMatchSkillExtractor,
+    SkillExtractionToolInput,
+    SkillGapToolInput,
+    create_skill_extraction_tool,
+    create_skill_gap_tool,
+    format_skill_gap,
+    format_skills,
+)
 from jobmatch.integrations.langchain.tools import JobMatchToolInput, create_job_match_tool, format_matches
 
 if TYPE_CHECKING:
@@ -23,9 +34,16 @@ __all__ = [
     "JobMatchClientError",
     "JobMatchEmbeddings",
     "JobMatchRetriever",
+    "JobMatchSkillExtractor",
     "JobMatchToolInput",
+    "SkillExtractionToolInput",
+    "SkillGapToolInput",
     "create_job_match_tool",
+    "create_skill_extraction_tool",
+    "create_skill_gap_tool",
     "format_matches",
+    "format_skill_gap",
+    "format_skills",
     "occupation_document",
     "occupation_vector_store",
 ]

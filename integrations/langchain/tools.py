@@ -87,12 +87,12 @@ def create_job_match_tool(
         raise TypeError("pass either a retriever or its fields, not both")
 
     def match(query: str, k: int = 5, kind: QueryKind = "job_title") -> tuple[str, list[Document]]:
-        with _tool_errors():
+        with tool_errors():
             documents = retriever.invoke(query, k=k, kind=kind)
         return format_matches(documents), documents
 
     async def amatch(query: str, k: int = 5, kind: QueryKind = "job_title") -> tuple[str, list[Document]]:
-        with _tool_errors():
+        with tool_errors():
             documents = await retriever.ainvoke(query, k=k, kind=kind)
         return format_matches(documents), documents
 
@@ -108,11 +108,13 @@ def create_job_match_tool(
 
 
 @contextmanager
-def _tool_errors() -> Iterator[None]:
-    """Turn the server's INVALID_ARGUMENT into a ToolException, which the tool reports to the model."""
+def tool_errors(*codes: grpc.StatusCode) -> Iterator[None]:
+    """Turn the server's errors of these codes (default INVALID_ARGUMENT: a request the model can fix) into a
+    ToolException, which the tool reports to the model; other failures (an outage, a deadline) raise."""
+    reported = codes or (grpc.StatusCode.INVALID_ARGUMENT,)
     try:
         yield
     except JobMatchClientError as error:
-        if error.code != grpc.StatusCode.INVALID_ARGUMENT:
+        if error.code not in reported:
             raise
         raise ToolException(f"{error} (reason: {error.reason or 'none'})") from error

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-import grpc
-
+from jobmatch.server.api.status import stream_error
 from jobmatch.server.batching import EmbedCall, EmbedResult, ModelDescription, OutputOptions
 from jobmatch.server.errors import ErrorKind, JobMatchError
 from jobmatch.v1 import embedding_pb2 as pb
@@ -62,12 +61,8 @@ def embed_response(result: EmbedResult, encoding: int, received_ns: int) -> pb.E
     )
 
 
-def stream_error(request_id: str, err: JobMatchError) -> pb.EmbedStreamResponse:
-    code: grpc.StatusCode = err.status_code
-    error = pb.StreamError(code=code.value[0], message=err.message, reason=err.kind.value)
-    if err.kind.retry_delay_s is not None:
-        error.retry_delay_ms = int(err.kind.retry_delay_s * 1000)
-    return pb.EmbedStreamResponse(id=request_id, error=error)
+def stream_error_response(request_id: str, err: JobMatchError) -> pb.EmbedStreamResponse:
+    return pb.EmbedStreamResponse(id=request_id, error=stream_error(err))
 
 
 def model_info(model: ModelDescription) -> pb.ModelInfo:

@@ -75,7 +75,7 @@ class EmbeddingServicer:
             call = codec.embed_call(request)
             result = await self._engine.embed(call, deadline=deadline, wait_for_capacity=True)
         except JobMatchError as err:
-            return codec.stream_error(request_id, err)
+            return codec.stream_error_response(request_id, err)
         return pb.EmbedStreamResponse(id=request_id, response=codec.embed_response(result, request.encoding, received))
 
     async def ListModels(self, request: object, context: grpc.aio.ServicerContext) -> pb.ListModelsResponse:

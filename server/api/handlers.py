@@ -51,11 +51,16 @@ def _lenient_parser(message_class: type[message.Message]) -> Callable[[bytes], A
     return parse
 
 
+def as_job_match_error(err: Exception) -> JobMatchError:
+    """`err` itself when it is a `JobMatchError`; anything else is logged and becomes INTERNAL."""
+    if isinstance(err, JobMatchError):
+        return err
+    logger.exception("unexpected error in a handler", exc_info=err)
+    return JobMatchError(ErrorKind.INTERNAL, "internal error")
+
+
 async def _abort(context: grpc.aio.ServicerContext, err: Exception) -> None:
-    if not isinstance(err, JobMatchError):
-        logger.exception("unexpected error in a handler", exc_info=err)
-        err = JobMatchError(ErrorKind.INTERNAL, "internal error")
-    status = rich_status(err)
+    status = rich_status(as_job_match_error(err))
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 

@@ -139,7 +139,7 @@ class EmbeddingEngine:
                 sides=SIDES,
                 max_input_tokens=encoder.max_input_tokens,
                 device=str(encoder.device),
-                dtype=str(encoder.dtype).removeprefix("torch."),
+                dtype=encoder.dtype_name,
                 backend=encoder.backend,
                 is_default=name == self.settings.default_model,
             )
@@ -295,6 +295,7 @@ class EmbeddingEngine:
                 cache_dir=self.settings.cache_dir,
                 threads=self._worker.cpu_threads_each(device),
                 trust_remote_code=self.settings.trust_remote_code,
+                int8=self.settings.dtype == "int8",
             )
             for side in encoder.distinct_sides:
                 encoder.encode(PROBE_TEXTS, side)

@@ -7,12 +7,13 @@
     await index.match("Datenwissenschaftlerin", kind="job_title", top_k=5)
     await index.match("Python, SQL, statistics", kind="skills", isco_prefixes=["25"])
     await index.match_skills("data scientist", top_k=10)
+    await index.extract_skills(job_ad_text, occupation_uri=DATA_SCIENTIST_URI)  # skills, evidence, gap
 
 Modules: embedder (where vectors come from), store (Qdrant Edge embedded, or a Qdrant server: one
 interface), schema (vectors, manifest), documents (ESCO -> texts, payload, hash), catalog (aliases,
 rebuilds), pipeline (embed + write), sync, strategies (what a query searches, with which head and
 weight), plan (the one engine request of a match), search_batches (concurrent searches together),
-search (OccupationIndex), errors.
+segments and extraction (skills in a text), search (OccupationIndex), errors.
 
 This service uses the ESCO classification of the European Commission.
 """
@@ -27,8 +28,19 @@ from jobmatch.server.index.errors import (
     InvalidFilter,
     InvalidQuery,
     ModelMismatch,
+    OccupationNotFound,
     StoreLocked,
     StoreUnavailable,
+)
+from jobmatch.server.index.extraction import (
+    DEFAULT_EXTRACT_MIN_SCORE,
+    DEFAULT_EXTRACT_TOP_K,
+    MAX_EXTRACT_TOP_K,
+    Evidence,
+    ExtractedSkill,
+    ExtractionStrategy,
+    SkillExtraction,
+    SkillGap,
 )
 from jobmatch.server.index.schema import OCCUPATIONS_ALIAS, SCHEMA_VERSION, SKILLS_ALIAS, Layout, Manifest, point_id
 from jobmatch.server.index.search import (
@@ -52,7 +64,10 @@ from jobmatch.server.index.sync import (
 )
 
 __all__ = [
+    "DEFAULT_EXTRACT_MIN_SCORE",
+    "DEFAULT_EXTRACT_TOP_K",
     "DEFAULT_STRATEGIES",
+    "MAX_EXTRACT_TOP_K",
     "MAX_TOP_K",
     "OCCUPATIONS_ALIAS",
     "SCHEMA_VERSION",
@@ -62,6 +77,9 @@ __all__ = [
     "EngineEmbedder",
     "EscoIndexError",
     "EscoSyncReport",
+    "Evidence",
+    "ExtractedSkill",
+    "ExtractionStrategy",
     "IncompatibleIndex",
     "IndexNotFound",
     "InvalidDataset",
@@ -74,11 +92,14 @@ __all__ = [
     "ModelMismatch",
     "OccupationIndex",
     "OccupationMatch",
+    "OccupationNotFound",
     "OccupationRecord",
     "PointData",
     "QdrantStore",
     "RemoteEmbedder",
     "Side",
+    "SkillExtraction",
+    "SkillGap",
     "SkillMatch",
     "SkillRef",
     "StoreLocked",

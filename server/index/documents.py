@@ -64,13 +64,17 @@ class SkillDocument:
     uri: str
     id: str
     content_hash: str
-    text: str
+    text: str  # the preferred label
     payload: dict[str, Any]
+    labels: tuple[str, ...] = ()  # the preferred label first, then the alternative ones, each once
 
     def texts(self, spec: VectorSpec) -> tuple[str, ...]:
-        if spec.family != "label":
-            raise ValueError(f"skills have no {spec.family!r} vector")
-        return (self.text,)
+        """What the vector ``spec`` embeds for this skill: its preferred label, or all its labels."""
+        if spec.family == "label":
+            return (self.text,)
+        if spec.family in ("labels", "bm25"):
+            return self.labels or (self.text,)
+        raise ValueError(f"skills have no {spec.family!r} vector")
 
 
 def isco_prefixes(isco_group: str) -> list[str]:
@@ -225,15 +229,24 @@ def occupation_documents(dataset: EscoDataset, layout: Layout) -> list[Occupatio
 
 
 def skill_documents(dataset: EscoDataset, layout: Layout) -> list[SkillDocument]:
-    """One document per skill with a label (skills without any label are left out)."""
+    """One document per skill with a label (skills without any label are left out); its labels are
+    the preferred one and the alternative ones in the skills' language (the bundled snapshot has none)."""
     lang = layout.skills_language or _skills_language(dataset)
     documents = []
     for skill in dataset.skills.values():
         label = _skill_label(skill, lang).strip()
         if not label:
             continue
+        alternatives = skill.alt_labels.get(lang, ())
+        labels = tuple(dict.fromkeys(text for text in (label, *(a.strip() for a in alternatives)) if text))
         digest = _hash(
-            SCHEMA_VERSION, dataset.version, skill.uri, skill.preferred_label, skill.skill_type, skill.reuse_level
+            SCHEMA_VERSION,
+            dataset.version,
+            skill.uri,
+            skill.preferred_label,
+            skill.skill_type,
+            skill.reuse_level,
+            labels,
         )
         payload = {
             "uri": skill.uri,
@@ -244,5 +257,5 @@ def skill_documents(dataset: EscoDataset, layout: Layout) -> list[SkillDocument]
             "esco_version": dataset.version,
             "content_hash": digest,
         }
-        documents.append(SkillDocument(skill.uri, point_id(skill.uri), digest, label, payload))
+        documents.append(SkillDocument(skill.uri, point_id(skill.uri), digest, label, payload, labels))
     return documents

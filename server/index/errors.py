@@ -9,6 +9,7 @@ EscoIndexError                       base; never raised itself
 │   └── StoreLocked      STORE_LOCKED        a local store directory is held by another client
 ├── InvalidQuery         INVALID_QUERY       empty query, bad top_k, unknown kind/strategy
 │   └── InvalidFilter    INVALID_FILTER      an ISCO prefix that is not 1-4 digits, an unsynced language
+├── OccupationNotFound   OCCUPATION_NOT_FOUND  a request names an occupation URI the index lacks
 └── InvalidDataset       INVALID_DATASET     a sync refused its input before writing anything
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidFilter",
     "InvalidQuery",
     "ModelMismatch",
+    "OccupationNotFound",
     "StoreLocked",
     "StoreUnavailable",
 ]
@@ -79,6 +81,12 @@ class InvalidQuery(EscoIndexError):
 
 class InvalidFilter(InvalidQuery):
     error_kind = ErrorKind.INVALID_FILTER
+
+
+class OccupationNotFound(EscoIndexError):
+    """An occupation URI that the occupations index does not hold (e.g. ExtractSkills' skill gap)."""
+
+    error_kind = ErrorKind.OCCUPATION_NOT_FOUND
 
 
 class InvalidDataset(EscoIndexError):

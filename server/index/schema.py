@@ -16,7 +16,15 @@ and once, if the dataset has skills: ``skills``, positive side, the essential sk
 JobBERT's comma-separated list, most specific first (occupation-specific, sector-specific,
 cross-sector, transversal), so truncation drops the least telling ones.
 
-Skills (one point per skill): ``label``, positive side, the skill's preferred label.
+Skills (one point per skill), in the skills' language:
+
+* ``label``   positive side, the skill's preferred label (MatchSkills: a job title meets it across
+              the heads);
+* ``labels``  positive side, multivector (MAX_SIM) of the preferred + alternative labels: a span of
+              text scores as its closest label ("ML" finds "utilise machine learning");
+* ``bm25``    no head (lexical): BM25 of the same labels, IDF applied by the engine.
+
+ExtractSkills searches ``labels`` and ``bm25`` (:mod:`extraction`).
 
 The manifest lives in the collection's ``metadata`` (a Qdrant server's own; the Edge store's catalog):
 model name, source, dimension, asymmetry, vectors and their sides, languages, schema version.
@@ -53,7 +61,7 @@ __all__ = [
     "point_id",
 ]
 
-SCHEMA_VERSION = 2  # 2: BM25 vectors, and the store on Qdrant Edge
+SCHEMA_VERSION = 3  # 2: BM25 vectors, and the store on Qdrant Edge; 3: skills get labels and bm25
 OCCUPATIONS_ALIAS = "esco_occupations"
 SKILLS_ALIAS = "esco_skills"
 MANIFEST_KEY = "jobmatch_index"
@@ -99,7 +107,12 @@ class Layout:
     @cached_property
     def vectors(self) -> tuple[VectorSpec, ...]:
         if self.kind == "skills":
-            return (VectorSpec("label", "label", "positive", language=self.skills_language),)
+            lang = self.skills_language
+            return (
+                VectorSpec("label", "label", "positive", language=lang),
+                VectorSpec("labels", "labels", "positive", multi=True, language=lang),
+                VectorSpec("bm25", "bm25", None, language=lang, sparse=True),
+            )
         specs = []
         for lang in self.languages:
             specs.append(VectorSpec(f"title_{lang}", "title", "anchor", language=lang))

@@ -24,8 +24,25 @@ from jobmatch.server.index._aio import gather_or_cancel
 from jobmatch.server.index.catalog import open_index
 from jobmatch.server.index.cleaning import clean_job_title, has_letters
 from jobmatch.server.index.embedder import Embedder, Side, identity
-from jobmatch.server.index.errors import EmptyIndex, IndexNotFound, InvalidFilter, InvalidQuery
+from jobmatch.server.index.errors import EmptyIndex, IndexNotFound, InvalidFilter, InvalidQuery, OccupationNotFound
+from jobmatch.server.index.extraction import (
+    DEFAULT_EXTRACT_TOP_K,
+    DEFAULT_EXTRACTION,
+    ExtractionStrategy,
+    SkillExtraction,
+    check_extraction,
+    collect_scores,
+    embedding_texts,
+    extraction_units,
+    rank_skills,
+    recall_plan,
+    relations,
+    scoring_plan,
+    skill_gap,
+    unit_vectors,
+)
 from jobmatch.server.index.lexical import query_vector
+from jobmatch.server.index.long_text import DEFAULT_READING, TextReading, keep_strongest, text_chunks
 from jobmatch.server.index.plan import FamilyWeight, Hit, PayloadFilter, Probe, QueryPlan
 from jobmatch.server.index.schema import OCCUPATIONS_ALIAS, SKILLS_ALIAS, IndexKind, Manifest, point_id
 from jobmatch.server.index.search_batches import SearchBatcher
@@ -163,6 +180,9 @@ class _Opened:
 class OccupationIndex:
     """Queries over the ESCO occupations (and skills) indexes, embedded by ``embedder``."""
 
+    text_reading: TextReading = DEFAULT_READING
+    """How a free text (kind ``text``) is cut into chunks and bounded (:mod:`long_text`)."""
+
     def __init__(
         self,
         store: QdrantStore,
@@ -245,7 +265,8 @@ class OccupationIndex:
         """The ``top_k`` occupations closest to ``query``, best first.
 
         ``kind``: ``job_title`` (anchor head), ``skills`` (a comma-separated skill list, positive
-        head) or ``text`` (a resume or job ad); ``strategy`` overrides the kind's default
+        head) or ``text`` (a resume or job ad, read whole and in chunks to its end: an occupation
+        scores as its best input per family, :mod:`long_text`); ``strategy`` overrides the kind's default
         (:data:`~jobmatch.server.index.strategies.DEFAULT_STRATEGIES`). ``language`` restricts the
         search to that language's labels and to occupations labelled in it (None: every synced
         language); ``isco_prefixes`` keeps occupations whose ISCO group starts with one of them;
@@ -263,15 +284,25 @@ class OccupationIndex:
                     f"language {language!r} is not indexed; indexed: {', '.join(layout.languages)}", field="language"
                 )
             search = plan_search(layout, kind, strategy, (language,) if language else layout.languages)
-            texts = _query_forms(text, search.query_forms, language)
+            if kind == "text":
+                texts = text_chunks(text, self.text_reading)
+            else:
+                texts = _query_forms(text, search.query_forms, language)
             vectors = await self._embed_query(texts, search.sides)
             conditions = {"isco_prefixes": tuple(prefixes)} if prefixes else {}
             if language:
                 conditions["languages"] = (language,)
+            where = PayloadFilter(conditions)
             # An ISCO filter on a large collection is searched exactly too: HNSW under a filter keeping 11 %
             # of 100,000 points found 88-90 % of the exact top 10; exact search took 2.4-5.3 ms (benchmarks).
             exact = opened.exact or bool(prefixes)
-            plan = _query_plan(search, texts, vectors, top_k, PayloadFilter(conditions), fields, exact)
+
+            async def chunk_score(chunk: tuple[str, ...], rows: Mapping[Side, np.ndarray]) -> float:
+                alone = _query_plan(search, chunk, rows, 1, where, (), exact)
+                return max((hit.score for hit in await self._searches.search(opened.collection, alone)), default=0.0)
+
+            texts, vectors = await keep_strongest(texts, vectors, self.text_reading, chunk_score)
+            plan = _query_plan(search, texts, vectors, top_k, where, fields, exact)
             hits = await self._searches.search(opened.collection, plan)
             return [_occupation_match(hit, language) for hit in _ranked(hits)]
 
@@ -316,6 +347,64 @@ class OccupationIndex:
             ]
 
         return await self._with_index("skills", run)
+
+    async def extract_skills(
+        self,
+        text: str,
+        top_k: int = DEFAULT_EXTRACT_TOP_K,
+        min_score: float | None = None,
+        language: str | None = None,
+        occupation_uri: str | None = None,
+        *,
+        strategy: ExtractionStrategy = DEFAULT_EXTRACTION,
+    ) -> SkillExtraction:
+        """The ESCO skills ``text`` mentions, best first, with where (:mod:`extraction`).
+
+        ``min_score``: None applies :data:`~jobmatch.server.index.extraction.DEFAULT_EXTRACT_MIN_SCORE`,
+        a negative one none (a pure ranking of ``top_k``). ``language`` (of the text; None: the skills'
+        language) picks the stop words of its mentions. ``occupation_uri`` sets each skill's relation to
+        that occupation and adds the skill gap over all its essential skills. Raises InvalidQuery (an
+        empty or letterless text, ``top_k`` outside 1..100, a NaN ``min_score``) and OccupationNotFound.
+        """
+        threshold = check_extraction(text, top_k, min_score)
+        occupation = await self._gap_occupation(occupation_uri)
+        essential = occupation.essential_skills if occupation else ()
+        related = relations(essential, occupation.optional_skills) if occupation else {}
+
+        async def run(opened: _Opened) -> SkillExtraction:
+            lexical = opened.manifest.layout.skills_language or "en"
+            units = extraction_units(text, strategy, language or lexical)
+            texts = embedding_texts(units)
+            side: Side = strategy.side if self.embedder.asymmetric else "anchor"
+            vectors = unit_vectors(units, texts, await self.embedder.embed(texts, side), lexical)
+            recalled = await self._search_all(opened, [recall_plan(v, strategy) for v in vectors])
+            candidates = [{str(hit.payload["uri"]) for hit in hits} for hits in recalled]
+            wanted = [sorted(found | {s.uri for s in essential}) for found in candidates]
+            plans = [scoring_plan(v, strategy, uris) for v, uris in zip(vectors, wanted, strict=True)]
+            scored = await self._search_all(opened, plans)
+            skills = rank_skills(collect_scores(scored, candidates), units, threshold, top_k, related)
+            gap = None
+            if occupation is not None:
+                label = occupation.label(language)
+                gap = skill_gap(occupation.uri, label, essential, collect_scores(scored), units, threshold)
+            return SkillExtraction(skills, 0.0 if threshold is None else threshold, gap)
+
+        return await self._with_index("skills", run)
+
+    async def _gap_occupation(self, uri: str | None) -> OccupationRecord | None:
+        """The occupation of a skill gap (None: none asked); OccupationNotFound when the index lacks it."""
+        if uri is None:
+            return None
+        if not isinstance(uri, str) or not uri.strip():
+            raise InvalidQuery("occupation_uri is empty", field="occupation_uri")
+        record = await self.get(uri)
+        if record is None:
+            raise OccupationNotFound(f"no occupation with URI {uri.strip()!r}", field="occupation_uri")
+        return record
+
+    async def _search_all(self, opened: _Opened, plans: Sequence[QueryPlan]) -> list[list[Hit]]:
+        """The hits of each plan, in order; all queued at once, so they share the batcher's rounds."""
+        return await gather_or_cancel([self._searches.search(opened.collection, plan) for plan in plans])
 
     async def _embed_query(self, texts: tuple[str, ...], sides: set[Side]) -> dict[Side, np.ndarray]:
         """Per head, ``(len(texts), dim)``: each query form embedded through it."""

@@ -42,7 +42,8 @@ class SideEncoder:
     """Tokenizes and encodes batches for one model, each row through the head of its side.
 
     Symmetric models (no Router) have no heads: every side gives the same vector. `input_module`
-    replaces the model's first module (its transformer) when given, e.g. by an ONNX Runtime one.
+    replaces the model's first module (its transformer) when given, e.g. by an ONNX Runtime one;
+    `int8` says its weights are int8-quantized (what `dtype_name` reports).
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class SideEncoder:
         model: SentenceTransformer,
         input_module: torch.nn.Module | None = None,
         backend: str = "torch",
+        int8: bool = False,
     ) -> None:
         self.name = name
         self.source = source
@@ -74,7 +76,8 @@ class SideEncoder:
         self.max_input_tokens = int(model.max_seq_length or self.tokenizer.model_max_length)
         self.dimension = int(model.get_embedding_dimension())
         self.device = model.device
-        self.dtype = next(model.parameters()).dtype
+        self.dtype = next(model.parameters()).dtype  # of the torch modules
+        self.dtype_name = "int8" if int8 else str(self.dtype).removeprefix("torch.")
 
     @property
     def asymmetric(self) -> bool:

@@ -23,6 +23,9 @@ PROBE_TEXTS = ("software engineer", "lead a team, Python, manage budgets", "Pfle
 # Largest difference from torch, relative to the largest torch value, an ONNX export may show
 # (float32 kernels that add in another order differ by ~1e-6).
 ONNX_TOLERANCE = 1e-4
+# Least cosine similarity to torch's float32 vector an int8 export may give on each probe text and
+# side (see benchmarks/README.md, "int8": real MiniLM gave >= 0.99; rankings moved <= 1 point of R@5).
+INT8_MIN_COSINE = 0.97
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -38,19 +41,24 @@ def pick_device(setting: str) -> torch.device:
 
 
 def pick_dtype(setting: str, device: torch.device) -> torch.dtype:
-    """`auto` is float16 on CUDA (half the memory, tensor cores) and float32 on CPU."""
+    """The dtype of the torch modules: `auto` is float16 on CUDA (half the memory, tensor cores) and
+    float32 on CPU; `int8` (CPU only) quantizes the ONNX transformer and keeps float32 around it."""
+    if setting == "int8" and device.type != "cpu":
+        raise ValueError(f"int8 weights run on ONNX Runtime on a CPU, not on {device}")
     if setting == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
-    return _DTYPES[setting]
+    return torch.float32 if setting == "int8" else _DTYPES[setting]
 
 
-def pick_backend(setting: str, device: torch.device, dtype: torch.dtype) -> str:
-    """`auto` is onnx for float32 on a CPU when onnxruntime is installed, torch otherwise."""
+def pick_backend(setting: str, device: torch.device, dtype: torch.dtype, *, int8: bool = False) -> str:
+    """`auto` is onnx for float32 on a CPU when onnxruntime is installed, torch otherwise; int8 is onnx."""
     cpu_float32 = device.type == "cpu" and dtype == torch.float32
     if setting == "onnx" and not cpu_float32:
         raise ValueError(f"the onnx backend runs float32 on a CPU, not {str(dtype).removeprefix('torch.')} on {device}")
+    if int8 and setting == "torch":
+        raise ValueError("int8 weights run on the onnx backend, not on torch")
     if setting == "auto":
-        return "onnx" if cpu_float32 and importlib.util.find_spec("onnxruntime") else "torch"
+        return "onnx" if int8 or (cpu_float32 and importlib.util.find_spec("onnxruntime")) else "torch"
     return setting
 
 
@@ -63,13 +71,16 @@ def load_encoder(
     cache_dir: Path | None = None,
     threads: int | None = None,
     trust_remote_code: bool = False,
+    int8: bool = False,
 ) -> SideEncoder:
     """Load `spec.source` (a local directory or a Hugging Face Hub id) as a SideEncoder.
 
     With backend `onnx` its transformer runs on ONNX Runtime (exported once into `cache_dir`/onnx,
     by default the per-user cache directory);
     with `auto` too, unless the export fails or differs from torch, which then serves it. ONNX
-    Runtime computes on `threads` threads (default: torch's count).
+    Runtime computes on `threads` threads (default: torch's count). With `int8` the export's weights
+    are quantized (:func:`~jobmatch.server.models.onnx_transformer.quantize`): no torch fallback then,
+    as that would serve float32 while int8 was asked for.
     Call this on the inference thread: the first torch call fixes the thread that runs fastest.
     """
     logger.info("loading model %s from %s on %s (%s)", spec.name, spec.source, device, dtype)
@@ -80,25 +91,30 @@ def load_encoder(
         encoder = SideEncoder(spec.name, spec.source, model)
     except Exception as err:
         raise ModelLoadError(f"cannot load model {spec.name!r} from {spec.source}: {err}") from err
-    if pick_backend(backend, device, dtype) == "torch":
+    if pick_backend(backend, device, dtype, int8=int8) == "torch":
         return encoder
     exports = (cache_dir or Path(platformdirs.user_cache_dir("jobmatch"))) / "onnx"
     try:
-        return _onnx_encoder(encoder, exports, threads or torch.get_num_threads())
+        return _onnx_encoder(encoder, exports, threads or torch.get_num_threads(), int8=int8)
     except OnnxExportError as err:
-        if backend == "onnx":
+        if backend == "onnx" or int8:
             raise ModelLoadError(f"model {spec.name!r} cannot run on ONNX Runtime: {err}") from err
         logger.warning("model %s stays on torch: %s", spec.name, err)
         return encoder
 
 
-def _onnx_encoder(encoder: SideEncoder, cache_dir: Path, threads: int) -> SideEncoder:
+def _onnx_encoder(encoder: SideEncoder, cache_dir: Path, threads: int, *, int8: bool) -> SideEncoder:
     """`encoder` with its transformer on ONNX Runtime, checked against torch on every side."""
-    transformer = onnx_transformer(encoder.model[0], cache_dir, threads)
-    fast = SideEncoder(encoder.name, encoder.source, encoder.model, input_module=transformer, backend="onnx")
+    transformer = onnx_transformer(encoder.model[0], cache_dir, threads, int8=int8)
+    fast = SideEncoder(encoder.name, encoder.source, encoder.model, input_module=transformer, backend="onnx", int8=int8)
     for side in encoder.distinct_sides:
-        expected = encoder.encode(PROBE_TEXTS, side)
-        difference = float((fast.encode(PROBE_TEXTS, side) - expected).abs().max())
+        expected, got = encoder.encode(PROBE_TEXTS, side), fast.encode(PROBE_TEXTS, side)
+        if int8:
+            cosine = float(torch.nn.functional.cosine_similarity(got, expected).min())
+            if cosine < INT8_MIN_COSINE:
+                raise OnnxExportError(f"its int8 export's vectors reach cosine {cosine:.3f} to torch's on side {side}")
+            continue
+        difference = float((got - expected).abs().max())
         if difference > ONNX_TOLERANCE * max(1.0, float(expected.abs().max())):
             raise OnnxExportError(f"its ONNX export differs from torch by {difference:.2e} on side {side}")
     # ONNX Runtime holds its own copy of the weights: free torch's (JobBERT-v3's are 1.1 GB).

@@ -8,6 +8,11 @@ title took 4.4 ms in eager torch and 1.5-2.1 ms here, 64 titles 800 vs 860 texts
 Only the transformer moves: pooling, the Router heads and normalization stay torch modules, so
 the heads of asymmetric models are untouched. The export is cached on disk under a digest of the
 weights, the configuration and the library versions.
+
+With ``int8`` the export's weights are then quantized dynamically (ONNX Runtime's
+``quantize_dynamic``: MatMul and Gather weights stored as int8 per channel, activations quantized
+per batch at run time): a quarter of the memory and disk of float32 and faster MatMuls on a CPU,
+for a small loss the loader measures against torch (``loading.INT8_MIN_COSINE``).
 """
 
 from __future__ import annotations
@@ -122,6 +127,28 @@ def export(module: Transformer, path: Path) -> None:
         raise OnnxExportError(f"the ONNX export failed: {err}") from err
 
 
+def quantize(source: Path, path: Path) -> None:
+    """Write ``source``'s graph with its weights dynamically quantized to int8, atomically."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    prepared = path.with_name(f".{path.name}.{os.getpid()}.prepared")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # ONNX shape inference first, as ONNX Runtime asks before quantizing; its graph optimization is
+            # left to the session (doing it here too took 40 s more for JobBERT-v3's size, for no gain).
+            quant_pre_process(source, prepared, skip_optimization=True, skip_symbolic_shape=True)
+            quantize_dynamic(prepared, temporary, weight_type=QuantType.QInt8, per_channel=True)
+        os.replace(temporary, path)
+    except Exception as err:
+        raise OnnxExportError(f"the int8 quantization failed: {err}") from err
+    finally:
+        prepared.unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
+
+
 def open_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     """An ONNX Runtime CPU session on `threads` threads that sleep rather than spin when idle: on a
     small machine spinning threads take the cores the event loop and tokenizer need (64 titles under
@@ -135,12 +162,21 @@ def open_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def onnx_transformer(module: torch.nn.Module, cache_dir: Path, threads: int) -> OnnxTransformer:
-    """The module exported (or found in `cache_dir`) and opened; OnnxExportError if it cannot be."""
+def onnx_transformer(module: torch.nn.Module, cache_dir: Path, threads: int, *, int8: bool = False) -> OnnxTransformer:
+    """The module exported (or found in `cache_dir`), int8-quantized if asked, and opened;
+    OnnxExportError if it cannot be."""
     transformer = check_exportable(module)
-    path = cache_dir / f"{export_digest(transformer)}.onnx"
+    digest = export_digest(transformer)
+    path = cache_dir / (f"{digest}-int8.onnx" if int8 else f"{digest}.onnx")
     if path.is_file():
         logger.info("using the ONNX export cached at %s", path)
+    elif int8:
+        logger.info("exporting the transformer to ONNX with int8 weights at %s (once per model)", path)
+        full = cache_dir / f"{digest}.onnx"
+        if not full.is_file():
+            export(transformer, full)
+        quantize(full, path)
+        full.unlink()  # 4x the int8 file's size; exported again if float32 is ever asked for
     else:
         logger.info("exporting the transformer to ONNX at %s (once per model)", path)
         export(transformer, path)

@@ -1,10 +1,11 @@
-"""The `jobmatch` command: serve models, embed texts, list models."""
+"""The `jobmatch` command: serve models, embed texts, match text to ESCO occupations and skills."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from jobmatch.client import SkillExtraction
     from jobmatch.server.config import ServerSettings
     from jobmatch.server.index import Embedder
 
@@ -49,6 +51,38 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, api_key_flag: b
     )
     parser.add_argument(
         "--client-key", default=env("JOBMATCH_CLIENT_KEY"), help="PEM key of --client-cert (env JOBMATCH_CLIENT_KEY)"
+    )
+
+
+def add_json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def add_bulk_arguments(parser: argparse.ArgumentParser) -> None:
+    """`match --input FILE|-`: the flags of a file of queries (bulk.py)."""
+    bulk = parser.add_argument_group("a file of queries (through MatchOccupationsBatch)")
+    bulk.add_argument("--input", metavar="FILE|-", help="CSV (with a header) or JSONL file of queries; '-': stdin")
+    bulk.add_argument(
+        "--output", metavar="FILE|-", default="-", help="where the results go (default stdout); written whole or not"
+    )
+    bulk.add_argument(
+        "--format",
+        choices=["csv", "jsonl"],
+        help="format of --input (default: from its extension); the output's "
+        "format follows --output's extension, else the input's",
+    )
+    bulk.add_argument(
+        "--column",
+        "--field",
+        dest="column",
+        default="query",
+        help="CSV column / JSON field of the query (default query)",
+    )
+    bulk.add_argument(
+        "--batch-size", type=int, default=100, help="queries per MatchOccupationsBatch call (default 100)"
+    )
+    bulk.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, help="progress bar on stderr (default: when a terminal)"
     )
 
 
@@ -102,7 +136,10 @@ def _health(args: argparse.Namespace) -> int:
             print(f"{args.server}: {err.code().name}: {err.details()}", file=sys.stderr)
             return 1
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-    print(f"{args.server}{f' {args.service}' if args.service else ''}: {status}")
+    if args.json:
+        print(json.dumps({"server": args.server, "service": args.service, "status": status}))
+    else:
+        print(f"{args.server}{f' {args.service}' if args.service else ''}: {status}")
     return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
@@ -111,6 +148,9 @@ def _models(args: argparse.Namespace) -> int:
 
     with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
         models = client.list_models()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(m) for m in models]))
+        return 0
     for m in models:
         kind = "asymmetric (anchor|positive)" if m.asymmetric else "symmetric"
         default = " [default]" if m.is_default else ""
@@ -181,6 +221,13 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _match(args: argparse.Namespace) -> int:
+    """One query (printed), or a file of them (--input) through MatchOccupationsBatch."""
+    if (args.query is None) == (args.input is None):
+        print("jobmatch match: give a QUERY or --input FILE (not both)", file=sys.stderr)
+        return 2
+    if args.input is not None:
+        return _match_file(args)
+    from jobmatch.bulk import matches_json
     from jobmatch.client import JobMatchClient
 
     with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
@@ -192,12 +239,123 @@ def _match(args: argparse.Namespace) -> int:
             isco_prefixes=args.isco,
             min_score=args.min_score,
         )
+    if args.json:
+        print(json.dumps({"query": args.query, **matches_json(matches)}, ensure_ascii=False))
+        return 0
     if matches.no_fit:
         best = f"best score {matches[0].score:.3f} <" if matches else "no match,"
         print(f"no occupation fits ({best} min_score {matches.min_score:.3f})")
     for rank, m in enumerate(matches, 1):
         print(f"{rank:2d}. {m.score:.3f}  {m.preferred_label}  (ISCO {m.isco_group}, {m.uri})")
     return 0
+
+
+def _match_file(args: argparse.Namespace) -> int:
+    """Exit 0: every line answered; 3: the output is complete but some lines failed (FILE:LINE on stderr);
+    2: the input cannot be processed (nothing written); 1: the run failed (nothing written)."""
+    from tqdm import tqdm
+
+    from jobmatch import bulk
+    from jobmatch.client import JobMatchClient
+
+    name = "<stdin>" if args.input == "-" else args.input
+    try:
+        in_format = bulk.format_of(args.input, args.format)
+        out_format = bulk.format_of(args.output, None, fallback=in_format)
+        total = bulk.count_records(args.input, in_format)
+        with bulk.open_input(args.input) as stream:
+            columns, records = bulk.read_records(stream, name, in_format, args.column)  # a bad header fails here
+            with (
+                JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client,
+                bulk.atomic_output(args.output) as out,
+                tqdm(total=total, unit="query", file=sys.stderr, disable=not _progress(args)) as progress,
+            ):
+                writer = bulk.JsonlWriter(out) if out_format == "jsonl" else bulk.CsvWriter(out, columns)
+                options = bulk.BulkOptions(
+                    args.kind, args.top_k, args.language, tuple(args.isco), args.min_score, args.batch_size
+                )
+                report = bulk.match_records(client, records, writer, options, name=name, progress=progress)
+    except bulk.BulkInputError as err:
+        print(f"jobmatch: {err}", file=sys.stderr)
+        return 2
+    if report.failed:
+        more = report.failed - len(report.first_problems)
+        shown = f" ({more} not shown above)" if more > 0 else ""
+        print(f"jobmatch: {report.failed} of {report.records} lines failed{shown}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return sys.stderr.isatty() if args.progress is None else args.progress
+
+
+def _skills(args: argparse.Namespace) -> int:
+    from jobmatch.client import JobMatchClient
+
+    with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
+        skills = client.match_skills(args.query, top_k=args.top_k)
+    if args.json:
+        print(json.dumps({"query": args.query, "skills": [dataclasses.asdict(s) for s in skills]}, ensure_ascii=False))
+        return 0
+    for rank, s in enumerate(skills, 1):
+        print(f"{rank:2d}. {s.score:.3f}  {s.label}  ({s.skill_type}, {s.uri})")
+    return 0
+
+
+def _extract_skills(args: argparse.Namespace) -> int:
+    from jobmatch.client import JobMatchClient
+
+    try:
+        text = _text_argument(args)
+    except OSError as err:
+        print(f"jobmatch: cannot read {args.file}: {err.strerror}", file=sys.stderr)
+        return 2
+    if text is None:
+        print("jobmatch extract-skills: give a TEXT or --file FILE|- (not both)", file=sys.stderr)
+        return 2
+    with JobMatchClient(args.server, timeout=args.timeout, **_connection(args)) as client:
+        extraction = client.extract_skills(
+            text,
+            top_k=args.top_k,
+            min_score=args.min_score,
+            language=args.language,
+            occupation_uri=args.occupation,
+        )
+    if args.json:
+        print(json.dumps(dataclasses.asdict(extraction), ensure_ascii=False))
+        return 0
+    for line in _extraction_lines(extraction):
+        print(line)
+    return 0
+
+
+def _text_argument(args: argparse.Namespace) -> str | None:
+    """The text of `extract-skills`: the argument, or the file (stdin for "-"); None unless exactly one."""
+    if (args.text is None) == (args.file is None):
+        return None
+    if args.file is None:
+        return args.text
+    if args.file == "-":
+        return sys.stdin.read()
+    return Path(args.file).read_text(encoding="utf-8-sig")
+
+
+def _extraction_lines(extraction: SkillExtraction) -> list[str]:
+    lines = [] if extraction.skills else [f"no skill found (min_score {extraction.min_score:.3f})"]
+    for rank, skill in enumerate(extraction.skills, 1):
+        where = "; ".join(f"{e.start}-{e.end} {e.text!r}" for e in skill.evidence[:3])
+        relation = f", {skill.relation}" if skill.relation else ""
+        lines.append(f"{rank:2d}. {skill.score:.3f}  {skill.label}  ({skill.skill_type}{relation})  {where}")
+    gap = extraction.gap
+    if gap is not None:
+        shown, missing = len(gap.shown), len(gap.missing)
+        lines.append(
+            f"skill gap for {gap.occupation_label} ({gap.occupation_uri}): coverage {gap.coverage:.2f}, "
+            f"{shown} of {shown + missing} essential skills shown"
+        )
+        lines += [f"    missing: {s.label}  ({s.uri})" for s in gap.missing]
+    return lines
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -211,6 +369,9 @@ def _eval(args: argparse.Namespace) -> int:
             matches = client.match_occupations(q.query, kind=args.kind, top_k=10, language=q.language)
             rankings.append(([m.uri for m in matches], q.expected_uri, q.also_acceptable))
     scores = score_rankings(rankings)
+    if args.json:
+        print(json.dumps({"queries": scores.queries, "kind": args.kind, **scores.as_row()}))
+        return 0
     print(f"{scores.queries} queries, kind {args.kind}")
     print("  ".join(f"{name} {value:.3f}" for name, value in scores.as_row().items()))
     return 0
@@ -245,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed.set_defaults(run=_embed)
 
     models = client_command("models", "list the models a server serves")
+    add_json_argument(models)
     models.set_defaults(run=_models)
 
     health = client_command("health", "exit 0 when the server's grpc.health.v1 status is SERVING")
@@ -254,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="jobmatch.v1.EmbeddingService (SERVING once the models are warm), jobmatch.v1.MatchService "
         "(once the ESCO index is open), or the whole server: both (default)",
     )
+    add_json_argument(health)
     health.set_defaults(run=_health, timeout=5.0)
 
     sync = commands.add_parser("sync", help="embed ESCO occupations and skills into Qdrant (idempotent, resumable)")
@@ -270,8 +433,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(run=_sync)
 
     kinds = ["job-title", "skills", "text"]
-    match = client_command("match", "match a job title, skill list or free text to ESCO occupations")
-    match.add_argument("query")
+    match = client_command(
+        "match",
+        "match a job title, skill list or free text to ESCO occupations; or a CSV/JSONL file of them (--input)",
+    )
+    match.add_argument("query", nargs="?", help="the text to match (or --input)")
     match.add_argument("--kind", choices=kinds, default="job-title", help="what the query is (default job-title)")
     match.add_argument("--top-k", type=int, default=10)
     match.add_argument("--language", default="", help="search and show labels of this language (default: all)")
@@ -279,11 +445,32 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument(
         "--min-score", type=float, help="score below which no occupation fits (default: the server's; 0: none)"
     )
+    add_json_argument(match)
+    add_bulk_arguments(match)
     match.set_defaults(run=_match)
+
+    skills = client_command("skills", "the ESCO skills most relevant to a job title")
+    skills.add_argument("query", help="a job title")
+    skills.add_argument("--top-k", type=int, default=10)
+    add_json_argument(skills)
+    skills.set_defaults(run=_skills)
+
+    extract = client_command(
+        "extract-skills", "the ESCO skills a text (job ad, CV) mentions, with evidence; the skill gap with --occupation"
+    )
+    extract.add_argument("text", nargs="?", help="the text (or --file)")
+    extract.add_argument("--file", help="read the text from this file ('-': stdin)")
+    extract.add_argument("--occupation", help="an ESCO occupation URI: each skill's relation and the skill gap")
+    extract.add_argument("--top-k", type=int, help="most skills (default: the server's, 20)")
+    extract.add_argument("--min-score", type=float, help="threshold (default: the server's; 0: none)")
+    extract.add_argument("--language", default="", help="the text's language (default: detected)")
+    add_json_argument(extract)
+    extract.set_defaults(run=_extract_skills)
 
     evaluate = client_command("eval", "Recall@1/5/10 and MRR@10 of a query file against a server")
     evaluate.add_argument("--queries", type=Path, required=True, help="CSV with query,expected_uri[,language]")
     evaluate.add_argument("--kind", choices=kinds, default="job-title")
+    add_json_argument(evaluate)
     evaluate.set_defaults(run=_eval)
     return parser
 

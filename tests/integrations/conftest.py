@@ -13,6 +13,11 @@ from tests.support.server import ServerThread
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 # Alternative labels that belong to this occupation only (the random tiny model only knows exact texts).
 DATA_SCIENTIST_LABEL = "data engineer"
+# Three of the data scientist's essential skills, named as a CV names them (the tiny model knows exact labels).
+DATA_SCIENTIST_SKILLS = ("statistics", "data mining", "query languages")
+SKILLS_TEXT = (
+    f"Analyst, 5 years.\nSkills: {DATA_SCIENTIST_SKILLS[0]}, {DATA_SCIENTIST_SKILLS[1]} and {DATA_SCIENTIST_SKILLS[2]}."
+)
 
 
 @pytest.fixture(scope="package")

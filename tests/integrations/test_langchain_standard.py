@@ -16,7 +16,14 @@ from langchain_tests.integration_tests import (
 )
 from langchain_tests.unit_tests import EmbeddingsUnitTests, ToolsUnitTests
 
-from jobmatch.integrations.langchain import JobMatchEmbeddings, JobMatchRetriever, create_job_match_tool
+from jobmatch.integrations.langchain import (
+    JobMatchEmbeddings,
+    JobMatchRetriever,
+    create_job_match_tool,
+    create_skill_extraction_tool,
+    create_skill_gap_tool,
+)
+from tests.integrations.conftest import DATA_SCIENTIST, SKILLS_TEXT
 
 
 class _Live:
@@ -76,4 +83,40 @@ class TestToolUnit(_Tool, ToolsUnitTests):
 
 
 class TestToolIntegration(_Tool, ToolsIntegrationTests):
+    pass
+
+
+class _SkillExtractionTool(_Live):
+    @property
+    def tool_constructor(self) -> BaseTool:
+        return create_skill_extraction_tool(target=self.live_target, timeout=30)
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"text": SKILLS_TEXT, "k": 5}
+
+
+class TestSkillExtractionToolUnit(_SkillExtractionTool, ToolsUnitTests):
+    pass
+
+
+class TestSkillExtractionToolIntegration(_SkillExtractionTool, ToolsIntegrationTests):
+    pass
+
+
+class _SkillGapTool(_Live):
+    @property
+    def tool_constructor(self) -> BaseTool:
+        return create_skill_gap_tool(target=self.live_target, timeout=30)
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"text": SKILLS_TEXT, "occupation": DATA_SCIENTIST}
+
+
+class TestSkillGapToolUnit(_SkillGapTool, ToolsUnitTests):
+    pass
+
+
+class TestSkillGapToolIntegration(_SkillGapTool, ToolsIntegrationTests):
     pass

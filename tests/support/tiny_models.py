@@ -21,6 +21,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "SYMMETRIC_DIM",
     "SYMMETRIC_MAX_SEQ_LENGTH",
     "TINY_HIDDEN",
+    "build_jobbert_v3_sized",
     "build_tiny_jobbert",
     "build_tiny_symmetric",
     "minilm_path",
@@ -300,43 +302,83 @@ def build_tiny_jobbert(path: Path, *, legacy_asym_layout: bool = False, seed: in
     ``<number>_Dense/`` subfolder per head with a legacy Dense ``config.json`` and ``model.safetensors``.
     Both layouts built with the same seed encode identically. Returns ``path``.
     """
-    from sentence_transformers.base.modules import Router, Transformer
-    from sentence_transformers.sentence_transformer.modules import Pooling
-    from transformers import XLMRobertaConfig, XLMRobertaModel
-
     path = Path(path)
     tokenizer = _xlmr_tokenizer()
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=TINY_HIDDEN,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
+    _write_jobbert(path, tokenizer, _xlmr_config(len(tokenizer), TINY_HIDDEN, 2, 2, 64), JOBBERT_DIM, seed)
+    if legacy_asym_layout:
+        _rewrite_as_legacy_asym(path, seed=seed)
+    return path
+
+
+JOBBERT_V3_VOCAB = 250_002
+"""XLM-RoBERTa's tokenizer size, and so JobBERT-v3's word embedding rows."""
+
+
+def build_jobbert_v3_sized(path: Path, words: Iterable[str], *, seed: int = 0) -> Path:
+    """Write a random model of TechWolf/JobBERT-v3's exact architecture and size into ``path``.
+
+    XLM-RoBERTa base (hidden 768, 12 layers, 12 heads, intermediate 3072, 250,002 vocabulary rows,
+    64-token limit) -> mean pooling -> ``anchor`` and ``positive`` heads ``Dense(768 -> 1024, Tanh)``:
+    the same weights' shapes, so the same compute, memory and disk as the real model. Its tokenizer
+    has as many pieces: :func:`training_corpus`'s, then each of ``words`` as a whole-word piece (so
+    texts of those words cut into about as many tokens as the real tokenizer makes), then fillers
+    no text uses. For benchmarks (first start, sync time, int8); vectors carry no meaning.
+    """
+    from transformers import XLMRobertaTokenizerFast
+
+    path = Path(path)
+    base = list(_unigram_vocab())
+    known = {piece for piece, _ in base}
+    whole = [(f"▁{w}", -8.0) for w in dict.fromkeys(words) if w and f"▁{w}" not in known]
+    fillers = JOBBERT_V3_VOCAB - len(base) - len(whole)
+    if fillers < 0:
+        raise ValueError(f"{len(whole)} words do not fit a {JOBBERT_V3_VOCAB}-piece vocabulary")
+    vocab = [*base[:-1], *whole, *((f"▁\u2400{i}", -99.0) for i in range(fillers)), base[-1]]  # <mask> last
+    tokenizer = XLMRobertaTokenizerFast(vocab=vocab, model_max_length=512)
+    _write_jobbert(path, tokenizer, _xlmr_config(len(tokenizer), 768, 12, 12, 3072), 1024, seed)
+    return path
+
+
+def _xlmr_config(vocab: int, hidden: int, layers: int, heads: int, intermediate: int) -> Any:
+    from transformers import XLMRobertaConfig
+
+    return XLMRobertaConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate,
         max_position_embeddings=JOBBERT_MAX_SEQ_LENGTH + 2,
         type_vocab_size=1,
         pad_token_id=1,
         bos_token_id=0,
         eos_token_id=2,
     )
-    with tempfile.TemporaryDirectory(prefix="tiny-jobbert-hf-") as tmp:
+
+
+def _write_jobbert(path: Path, tokenizer: Any, config: Any, dim: int, seed: int) -> None:
+    """Transformer (random, seeded) -> mean pooling -> Router{anchor, positive: Dense(hidden -> dim, Tanh)}."""
+    from sentence_transformers.base.modules import Router, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+    from transformers import XLMRobertaModel
+
+    hidden = config.hidden_size
+    with tempfile.TemporaryDirectory(prefix="jobbert-hf-") as tmp:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             encoder = XLMRobertaModel(config)
         encoder.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         transformer = Transformer(tmp, max_seq_length=JOBBERT_MAX_SEQ_LENGTH)
-        pooling = Pooling(TINY_HIDDEN, "mean")
+        pooling = Pooling(hidden, "mean")
         router = Router(
             {
-                "anchor": [_seeded_dense(TINY_HIDDEN, JOBBERT_DIM, seed=2 * seed + 1_000_001)],
-                "positive": [_seeded_dense(TINY_HIDDEN, JOBBERT_DIM, seed=2 * seed + 2_000_003)],
+                "anchor": [_seeded_dense(hidden, dim, seed=2 * seed + 1_000_001)],
+                "positive": [_seeded_dense(hidden, dim, seed=2 * seed + 2_000_003)],
             },
             allow_empty_key=True,
         )
         _save_sentence_transformer([transformer, pooling, router], path)
-    if legacy_asym_layout:
-        _rewrite_as_legacy_asym(path, seed=seed)
-    return path
 
 
 def _rewrite_as_legacy_asym(path: Path, *, seed: int) -> None:

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 
 import * as grpc from '@grpc/grpc-js';
 
-import { embedRequest, embedResult, queryKindValue, sideName, sideValue } from './codec.js';
+import { embedRequest, embedResult, extractRequest, extractResult, matchRequest, matchResult, sideName, sideValue } from './codec.js';
 import { JobMatchError } from './errors.js';
 import { loadServices } from './protos.js';
 
@@ -352,37 +352,83 @@ export class JobMatchClient {
    * @param {import('./index.js').MatchOccupationsOptions} [options]
    */
   async matchOccupations(query, options = {}) {
-    const request = {
-      query,
-      kind: queryKindValue(options.kind),
-      topK: options.topK ?? 0,
-      language: options.language ?? '',
-      iscoGroupPrefixes: options.iscoGroupPrefixes ?? [],
-      includeDescriptions: options.includeDescriptions ?? false,
+    const response = await this._unary(this.match, 'MatchOccupations', matchRequest(query, options), options);
+    return matchResult(response);
+  }
+
+  /**
+   * Many queries through MatchOccupationsBatch: `batchSize` queries per call (default 100), at most
+   * `maxInFlight` calls at once, each call with its own deadline (`deadlineMs`, default the client's
+   * timeoutMs). A string takes the call's options; an object carries its own. One result per query, in
+   * query order: `{ ok: true, ...MatchOccupationsResult }`, or `{ ok: false, error }` with the error this
+   * query alone would get from matchOccupations (the other queries are answered). A failure of a whole call
+   * (server down, deadline, a batch over the server's limit) rejects, and the calls in flight are cancelled.
+   * @param {ReadonlyArray<string | import('./index.js').MatchQuery>} queries
+   * @param {import('./index.js').MatchOccupationsBatchOptions} [options]
+   * @returns {Promise<import('./index.js').MatchOccupationsBatchResult[]>}
+   */
+  async matchOccupationsBatch(queries, options = {}) {
+    if (typeof queries === 'string' || !Array.isArray(queries)) {
+      throw new TypeError('queries must be an array of strings or query objects, not one string');
+    }
+    const batchSize = options.batchSize ?? 100;
+    if (!(batchSize >= 1)) throw new RangeError(`batchSize must be at least 1, got ${batchSize}`);
+    const items = queries.map((q) => (typeof q === 'string' ? { ...options, query: q } : q));
+    const requests = items.map((item) => matchRequest(item.query, item)); // a RangeError for a bad kind, first
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) controller.abort(options.signal.reason);
+    /** @type {import('./index.js').MatchOccupationsBatchResult[]} */
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const start = next;
+        next += batchSize;
+        const chunk = { queries: requests.slice(start, start + batchSize) };
+        try {
+          const response = await this._unary(this.match, 'MatchOccupationsBatch', chunk, {
+            deadlineMs: options.deadlineMs,
+            signal: controller.signal,
+          });
+          response.results.forEach((/** @type {any} */ result, /** @type {number} */ i) => {
+            const index = start + i;
+            const query = items[index].query;
+            results[index] =
+              result.result === 'error'
+                ? { index, query, ok: false, error: JobMatchError.fromStreamError(result.error) }
+                : { index, query, ok: true, ...matchResult(result.response) };
+          });
+        } catch (err) {
+          controller.abort(); // cancel the other calls: this one has failed
+          throw err;
+        }
+      }
     };
-    // Unset (undefined or null): the field stays absent and the server applies its default for the kind.
-    if (options.minScore != null) /** @type {any} */ (request).minScore = options.minScore;
-    const response = await this._unary(this.match, 'MatchOccupations', request, options);
-    const minScore = response.minScore ?? 0;
-    const noFit = response.noFit ?? false;
-    return {
-      // A match fits when it clears minScore; none does under noFit (the server's verdict on the best one
-      // wins over a float32 tie); with no threshold (0, also an older server's answer) all do.
-      matches: response.matches.map((/** @type {any} */ m) => ({
-        uri: m.uri,
-        preferredLabel: m.preferredLabel,
-        iscoGroup: m.iscoGroup,
-        score: m.score,
-        skills: m.skills,
-        code: m.code,
-        description: m.description,
-        fits: minScore <= 0 || (!noFit && m.score >= minScore),
-      })),
-      model: response.model,
-      escoVersion: response.escoVersion,
-      noFit,
-      minScore,
-    };
+    try {
+      const calls = Math.ceil(items.length / batchSize);
+      const settled = await Promise.allSettled(Array.from({ length: Math.min(this.maxInFlight, calls) }, worker));
+      const failures = settled.filter((r) => r.status === 'rejected').map((r) => r.reason);
+      // The first real failure, not the CANCELLED of the calls this client cancelled itself.
+      const failure = failures.find((e) => e?.code !== grpc.status.CANCELLED) ?? failures[0];
+      if (failure) throw failure;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    return results;
+  }
+
+  /**
+   * The ESCO skills a text (a job ad, a CV) mentions, best first, each with the spans that show it; with
+   * `occupationUri`, each skill's relation to that occupation and the skill gap (`gap`).
+   * @param {string} text
+   * @param {import('./index.js').ExtractSkillsOptions} [options]
+   * @returns {Promise<import('./index.js').SkillExtraction>}
+   */
+  async extractSkills(text, options = {}) {
+    const response = await this._unary(this.match, 'ExtractSkills', extractRequest(text, options), options);
+    return extractResult(response);
   }
 
   /**

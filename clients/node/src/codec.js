@@ -131,3 +131,107 @@ export function embedResult(response) {
     metadata: metadataFrom(response.metadata),
   };
 }
+
+/**
+ * A jobmatch.v1.MatchOccupationsRequest for `query` (proto-loader object form).
+ * @param {string} query
+ * @param {import('./index.js').MatchQueryOptions} options
+ */
+export function matchRequest(query, options) {
+  /** @type {Record<string, unknown>} */
+  const request = {
+    query,
+    kind: queryKindValue(options.kind),
+    topK: options.topK ?? 0,
+    language: options.language ?? '',
+    iscoGroupPrefixes: options.iscoGroupPrefixes ?? [],
+    includeDescriptions: options.includeDescriptions ?? false,
+  };
+  // Unset (undefined or null): the field stays absent and the server applies its default for the kind.
+  if (options.minScore != null) request.minScore = options.minScore;
+  return request;
+}
+
+/**
+ * A MatchOccupationsResult from a jobmatch.v1.MatchOccupationsResponse: a match fits when it clears minScore;
+ * none does under noFit (the server's verdict on the best one wins over a float32 tie); with no threshold
+ * (0, also an older server's answer) all do.
+ * @param {any} response
+ * @returns {import('./index.js').MatchOccupationsResult}
+ */
+export function matchResult(response) {
+  const minScore = response.minScore ?? 0;
+  const noFit = response.noFit ?? false;
+  return {
+    matches: response.matches.map((/** @type {any} */ m) => ({
+      uri: m.uri,
+      preferredLabel: m.preferredLabel,
+      iscoGroup: m.iscoGroup,
+      score: m.score,
+      skills: m.skills,
+      code: m.code,
+      description: m.description,
+      fits: minScore <= 0 || (!noFit && m.score >= minScore),
+    })),
+    model: response.model,
+    escoVersion: response.escoVersion,
+    noFit,
+    minScore,
+  };
+}
+
+/**
+ * A jobmatch.v1.ExtractSkillsRequest.
+ * @param {string} text
+ * @param {import('./index.js').ExtractSkillsOptions} options
+ */
+export function extractRequest(text, options) {
+  /** @type {Record<string, unknown>} */
+  const request = {
+    text,
+    topK: options.topK ?? 0,
+    language: options.language ?? '',
+    occupationUri: options.occupationUri ?? '',
+  };
+  if (options.minScore != null) request.minScore = options.minScore; // unset: the server's default
+  return request;
+}
+
+/**
+ * @param {any} skill a jobmatch.v1.ExtractedSkill
+ * @returns {import('./index.js').ExtractedSkill}
+ */
+function extractedSkill(skill) {
+  return {
+    uri: skill.uri,
+    label: skill.label,
+    score: skill.score,
+    skillType: skill.skillType,
+    evidence: skill.evidence.map((/** @type {any} */ e) => ({ start: e.start, end: e.end, text: e.text })),
+    relation: skill.relation,
+  };
+}
+
+/**
+ * A SkillExtraction from a jobmatch.v1.ExtractSkillsResponse; `gap` is null unless an occupation was named.
+ * @param {any} response
+ * @returns {import('./index.js').SkillExtraction}
+ */
+export function extractResult(response) {
+  const gap = response.gap
+    ? {
+        occupationUri: response.gap.occupationUri,
+        occupationLabel: response.gap.occupationLabel,
+        shown: response.gap.shown.map(extractedSkill),
+        missing: response.gap.missing.map((/** @type {any} */ s) => ({ uri: s.uri, label: s.label })),
+        coverage: response.gap.coverage,
+      }
+    : null;
+  return {
+    skills: response.skills.map(extractedSkill),
+    model: response.model,
+    escoVersion: response.escoVersion,
+    minScore: response.minScore ?? 0,
+    gap,
+  };
+}

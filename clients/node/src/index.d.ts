@@ -123,7 +123,8 @@ export interface ModelInfo {
   backend: string;
 }
 
-export interface MatchOccupationsOptions extends CallOptions {
+/** The options of one MatchOccupations query (also each query of a batch). */
+export interface MatchQueryOptions {
   kind?: QueryKind;
   /** 1 to 100; 0 or unset: 10. */
   topK?: number;
@@ -139,6 +140,78 @@ export interface MatchOccupationsOptions extends CallOptions {
    * INVALID_ARGUMENT (field `min_score`).
    */
   minScore?: number;
+}
+
+export interface MatchOccupationsOptions extends MatchQueryOptions, CallOptions {}
+
+/** One query of `matchOccupationsBatch` with its own options (a plain string takes the call's). */
+export interface MatchQuery extends MatchQueryOptions {
+  query: string;
+}
+
+export interface MatchOccupationsBatchOptions extends MatchOccupationsOptions {
+  /** Queries per MatchOccupationsBatch call (default 100; the server takes at most its --max-batch-queries). */
+  batchSize?: number;
+  /** Deadline of each call (not of the whole list) in ms; default the client's timeoutMs. */
+  deadlineMs?: number | null;
+}
+
+/** The answer to one query of a batch, in query order: its matches, or the error it alone would get. */
+export type MatchOccupationsBatchResult =
+  | (MatchOccupationsResult & { index: number; query: string; ok: true })
+  | { index: number; query: string; ok: false; error: JobMatchError };
+
+export interface ExtractSkillsOptions extends CallOptions {
+  /** 1 to 100; 0 or unset: the server's default (20). */
+  topK?: number;
+  /** The score below which a skill is not said to be in the text; unset: the server's default; 0 or negative: none. */
+  minScore?: number;
+  /** ISO 639-1 code of the text; unset: detected by the server. */
+  language?: string;
+  /** An ESCO occupation URI: each skill's `relation` to it is set and the result carries the skill gap (NOT_FOUND when unknown). */
+  occupationUri?: string;
+}
+
+/** Where a text mentions a skill: `text.slice(start, end)` in code points (Python string indexing), end exclusive. */
+export interface Evidence {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface ExtractedSkill {
+  uri: string;
+  label: string;
+  /** Similarity of the skill to its best evidence, higher is closer. */
+  score: number;
+  /** "skill/competence", "knowledge" or "". */
+  skillType: string;
+  /** The spans that mention the skill, best first. */
+  evidence: Evidence[];
+  /** "essential" or "optional" for the occupation asked about; "" when unrelated or none was named. */
+  relation: string;
+}
+
+export interface SkillGap {
+  occupationUri: string;
+  occupationLabel: string;
+  /** Essential skills the text shows, best first, with evidence. */
+  shown: ExtractedSkill[];
+  /** Essential skills the text does not show, in ESCO's order. */
+  missing: SkillRef[];
+  /** shown / essential skills; 0 when the occupation lists none. */
+  coverage: number;
+}
+
+export interface SkillExtraction {
+  /** Best first, at most topK, none below minScore. */
+  skills: ExtractedSkill[];
+  model: string;
+  escoVersion: string;
+  /** The threshold applied; 0: none. */
+  minScore: number;
+  /** Set when `occupationUri` was given. */
+  gap: SkillGap | null;
 }
 
 export interface OccupationMatch {
@@ -211,6 +284,11 @@ export declare class JobMatchClient {
   ): AsyncGenerator<StreamResult, void, undefined>;
   listModels(options?: CallOptions): Promise<ModelInfo[]>;
   matchOccupations(query: string, options?: MatchOccupationsOptions): Promise<MatchOccupationsResult>;
+  matchOccupationsBatch(
+    queries: ReadonlyArray<string | MatchQuery>,
+    options?: MatchOccupationsBatchOptions,
+  ): Promise<MatchOccupationsBatchResult[]>;
+  extractSkills(text: string, options?: ExtractSkillsOptions): Promise<SkillExtraction>;
   getOccupation(uri: string, options?: CallOptions & { language?: string }): Promise<Occupation>;
   matchSkills(
     query: string,

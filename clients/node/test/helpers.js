@@ -13,7 +13,7 @@ export const NO_SERVER = TARGET ? false : 'JOBMATCH_TARGET not set: run through 
  * @typedef {{ name: string, model: string, side: import('../src/index.js').Side | null, inputs: string[], normalize?: boolean,
  *   truncate?: boolean, dimensions?: number, vectors: number[][] }} Case
  * @typedef {{ cases: Record<string, Case>, models: Array<Record<string, unknown>>,
- *   defaultMinScores?: Record<'job_title' | 'skills' | 'text', number> }} Expected
+ *   defaultMinScores?: Record<'job_title' | 'skills' | 'text', number>, defaultExtractMinScore?: number }} Expected
  */
 
 /** @type {Expected} */
