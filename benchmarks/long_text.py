@@ -1,6 +1,6 @@
 """Long texts to occupations (issue 15 item 3): chunked reading against truncation, MRR@100 and R@5.
 
-    HF_HUB_OFFLINE=1 python benchmarks/long_text.py --split dev                # tune here (~25 min busy)
+    HF_HUB_OFFLINE=1 python benchmarks/long_text.py --split dev                # tune here (~30 min busy)
     HF_HUB_OFFLINE=1 python benchmarks/long_text.py --split test --methods main   # report once
     HF_HUB_OFFLINE=1 python benchmarks/long_text.py --per-split 10 --per-split-de 5 --latency 3  # smoke
 
@@ -199,6 +199,7 @@ async def latency(index: OccupationIndex, texts: Sequence[LongText], count: int)
 
 
 async def open_index(store_dir: Path, bundles: list[Path], embedder: EngineEmbedder) -> tuple[Any, OccupationIndex]:
+    """The store in ``store_dir``, synced with ``bundles`` (incremental), and an index over it."""
     store = await open_store(store_dir)
     report = await sync_occupations(load_bundles(bundles), embedder, store, progress=True)
     print(f"index {store_dir}: {report.written} occupations written", flush=True)
@@ -242,6 +243,7 @@ def _on_every_part(name: str) -> bool:
 
 
 def report(args: argparse.Namespace, quality_rows: list[dict], latency_rows: list[dict]) -> None:
+    """Print a table per part (MRR@100 and R@5 per length) and the latency table; write the JSON."""
     for part in args.parts:
         rows = [r for r in quality_rows if r["part"] == part]
         header = ["method", *(f"{length} {m}" for length in (*LENGTHS, "all") for m in ("MRR", "R@5"))]
