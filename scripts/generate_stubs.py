@@ -1,4 +1,4 @@
-"""Generate the Python gRPC stubs of proto/ into src/jobmatch/v1 (or another root).
+"""Generate the Python gRPC stubs of proto/ into clients/python/src/jobmatch/v1 (or another root).
 
 Run after editing a .proto file:  python scripts/generate_stubs.py
 The stubs are committed; tests/test_stubs_current.py fails when they are stale.
@@ -14,7 +14,7 @@ from grpc_tools import protoc
 
 REPO = Path(__file__).resolve().parent.parent
 PROTO_ROOT = REPO / "proto"
-DEFAULT_OUT = REPO / "src"
+DEFAULT_OUT = REPO / "clients" / "python" / "src"
 
 
 def proto_files() -> list[Path]:

@@ -1,4 +1,4 @@
-"""The committed stubs in src/jobmatch/v1 are what protoc makes of proto/ today."""
+"""The committed stubs in clients/python/src/jobmatch/v1 are what protoc makes of proto/ today."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_generated_stubs_match_the_proto(tmp_path: Path) -> None:
     fresh = sorted(p.relative_to(tmp_path) for p in (tmp_path / "jobmatch" / "v1").iterdir())
     assert fresh, "protoc wrote nothing"
     for relative in fresh:
-        committed = REPO / "src" / relative
+        committed = REPO / "clients" / "python" / "src" / relative
         assert committed.exists(), f"{relative} is not committed: run python scripts/generate_stubs.py"
         assert committed.read_bytes() == (tmp_path / relative).read_bytes(), (
             f"{relative} is stale: run python scripts/generate_stubs.py"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jobmatch.client import AsyncJobMatchClient, JobMatchClient, JobMatchClientError
-from jobmatch.integrations.langchain import JobMatchEmbeddings
+from langchain_jobmatch import JobMatchEmbeddings
 
 TITLES = ["data scientist", "nurse", "baker", "welder", "pilot", "cook", "teacher", "plumber", "judge", "actor"]
 

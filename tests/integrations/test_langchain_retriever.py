@@ -8,7 +8,7 @@ from langchain_core.documents import Document
 from langchain_core.tools import create_retriever_tool
 
 from jobmatch.client import JobMatchClient, JobMatchClientError
-from jobmatch.integrations.langchain import JobMatchRetriever
+from langchain_jobmatch import JobMatchRetriever
 from tests.integrations.conftest import DATA_SCIENTIST, DATA_SCIENTIST_LABEL, calls_made
 from tests.support.server import ServerThread
 

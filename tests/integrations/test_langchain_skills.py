@@ -12,7 +12,7 @@ from langchain_core.tools import BaseTool
 from pydantic import ValidationError
 
 from jobmatch.client import ExtractedSkill, JobMatchClientError, SkillExtraction, SkillGap, SkillRef
-from jobmatch.integrations.langchain import (
+from langchain_jobmatch import (
     JobMatchSkillExtractor,
     create_skill_extraction_tool,
     create_skill_gap_tool,

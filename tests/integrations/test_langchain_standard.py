@@ -16,7 +16,7 @@ from langchain_tests.integration_tests import (
 )
 from langchain_tests.unit_tests import EmbeddingsUnitTests, ToolsUnitTests
 
-from jobmatch.integrations.langchain import (
+from langchain_jobmatch import (
     JobMatchEmbeddings,
     JobMatchRetriever,
     create_job_match_tool,

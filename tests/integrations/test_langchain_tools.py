@@ -18,7 +18,7 @@ from langchain_core.tools import BaseTool
 from pydantic import ValidationError
 
 from jobmatch.client import JobMatchClientError
-from jobmatch.integrations.langchain import JobMatchRetriever, create_job_match_tool, format_matches
+from langchain_jobmatch import JobMatchRetriever, create_job_match_tool, format_matches
 from tests.integrations.conftest import DATA_SCIENTIST, DATA_SCIENTIST_LABEL
 
 
@@ -162,7 +162,7 @@ async def test_agent_calls_the_tool_and_answers_with_the_matched_occupation(targ
 
 
 def test_the_example_runs_against_the_server(target: str, capsys: pytest.CaptureFixture[str]) -> None:
-    path = Path(__file__).parents[2] / "integrations" / "examples" / "langchain_job_matching.py"
+    path = Path(__file__).parents[2] / "integrations" / "langchain" / "examples" / "langchain_job_matching.py"
     example = runpy.run_path(str(path))
     example["main"]([DATA_SCIENTIST_LABEL, "--server", target, "-k", "2"])
     printed = capsys.readouterr().out

@@ -16,11 +16,11 @@ from langchain_qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient
 
 from jobmatch.client import AsyncJobMatchClient
-from jobmatch.integrations.langchain import JobMatchEmbeddings, occupation_vector_store
 from jobmatch.server.esco import EscoDataset, load_snapshot
 from jobmatch.server.index import OCCUPATIONS_ALIAS, QdrantStore, RemoteEmbedder, sync_occupations
 from jobmatch.server.index.documents import occupation_documents, occupations_layout
 from jobmatch.server.index.store.server import ServerBackend
+from langchain_jobmatch import JobMatchEmbeddings, occupation_vector_store
 from tests.integrations.conftest import DATA_SCIENTIST
 
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")  # in-memory mode

@@ -11,7 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
 from jobmatch.client import OccupationMatch, OccupationMatches
-from jobmatch.integrations.langchain._connection import JobMatchConnection
+from langchain_jobmatch._connection import JobMatchConnection
 
 QueryKind = Literal["job_title", "skills", "text"]
 

@@ -1,7 +1,7 @@
 """Command line: load ESCO CSV bundles and write a compact snapshot.
 
     python -m jobmatch.server.esco.build_snapshot --esco-dir PATH/TO/ESCO/v1.1.1 \\
-        --out server/esco/data/esco-v1.1.1-en.json.gz
+        --out server/jobmatch/server/esco/data/esco-v1.1.1-en.json.gz
 
 ``--esco-dir``: an official ESCO CSV release unpacked (the v1.1.1 English bundle with the
 language-neutral relations for the bundled snapshot).

@@ -13,8 +13,8 @@ from typing import Any
 from langchain_qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient
 
-from jobmatch.integrations.langchain.embeddings import JobMatchEmbeddings
-from jobmatch.server.index.schema import OCCUPATIONS_ALIAS, Manifest
+from jobmatch.client.manifest import OCCUPATIONS_ALIAS, CollectionManifest
+from langchain_jobmatch.embeddings import JobMatchEmbeddings
 
 
 def occupation_vector_store(
@@ -35,8 +35,8 @@ def occupation_vector_store(
     ``QdrantVectorStore`` (``validate_collection_config=False`` skips its one-text dimension check).
     """
     info = client.get_collection(collection_name)
-    manifest = Manifest.from_metadata(info.config.metadata or {}, f"collection {collection_name!r}")
-    specs = {spec.name: spec for spec in manifest.layout.vectors}
+    manifest = CollectionManifest.from_metadata(info.config.metadata or {}, f"collection {collection_name!r}")
+    specs = manifest.vectors
     spec = specs.get(vector_name)
     if spec is None:
         raise ValueError(f"{collection_name!r} has no vector {vector_name!r}; it has {', '.join(sorted(specs))}")
@@ -47,7 +47,7 @@ def occupation_vector_store(
             "skills vector, or JobMatchRetriever"
         )
     query_embeddings = embeddings.model_copy(
-        update={"query_side": spec.side, "model": embeddings.model or manifest.model.name}
+        update={"query_side": spec.side, "model": embeddings.model or manifest.model}
     )
     return QdrantVectorStore(
         client=client,

@@ -9,7 +9,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
-from jobmatch.integrations.langchain._connection import JobMatchConnection
+from langchain_jobmatch._connection import JobMatchConnection
 
 Side = Literal["anchor", "positive"]
 

@@ -12,7 +12,7 @@ from langchain_core.tools import StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from jobmatch.client import JobMatchClientError
-from jobmatch.integrations.langchain.retriever import JobMatchRetriever, QueryKind
+from langchain_jobmatch.retriever import JobMatchRetriever, QueryKind
 
 DEFAULT_NAME = "match_occupations"
 DEFAULT_DESCRIPTION = (

@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any, Literal
 
+from jobmatch.client.manifest import MANIFEST_KEY, OCCUPATIONS_ALIAS, SKILLS_ALIAS
 from jobmatch.server.index.embedder import ModelIdentity, Side
 from jobmatch.server.index.errors import IncompatibleIndex, ModelMismatch
 from jobmatch.server.index.store import CollectionSpec, DenseSpec
@@ -62,9 +63,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 3  # 2: BM25 vectors, and the store on Qdrant Edge; 3: skills get labels and bm25
-OCCUPATIONS_ALIAS = "esco_occupations"
-SKILLS_ALIAS = "esco_skills"
-MANIFEST_KEY = "jobmatch_index"
 
 IndexKind = Literal["occupations", "skills"]
 Family = Literal["title", "labels", "bm25", "description", "skills", "label"]

@@ -1,4 +1,4 @@
-"""LangChain adapter for a jobmatch server (``pip install jobmatch[langchain]``).
+"""LangChain adapter for a jobmatch server (``pip install langchain-jobmatch``).
 
 - :class:`JobMatchEmbeddings`: ``Embeddings`` over the server's EmbeddingService (JobBERT sides).
 - :class:`JobMatchRetriever`: ESCO occupations for a query, as ``Document``s (MatchOccupations).
@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jobmatch.client import JobMatchClientError
-from jobmatch.integrations.langchain.embeddings import JobMatchEmbeddings
-from jobmatch.integrations.langchain.retriever import JobMatchRetriever, occupation_document
-from jobmatch.integrations.langchain.skills import (
+from langchain_jobmatch.embeddings import JobMatchEmbeddings
+from langchain_jobmatch.retriever import JobMatchRetriever, occupation_document
+from langchain_jobmatch.skills import (
     JobMatchSkillExtractor,
     SkillExtractionToolInput,
     SkillGapToolInput,
@@ -25,10 +25,10 @@ from jobmatch.integrations.langchain.skills import (
     format_skill_gap,
     format_skills,
 )
-from jobmatch.integrations.langchain.tools import JobMatchToolInput, create_job_match_tool, format_matches
+from langchain_jobmatch.tools import JobMatchToolInput, create_job_match_tool, format_matches
 
 if TYPE_CHECKING:
-    from jobmatch.integrations.langchain.vectorstore import occupation_vector_store
+    from langchain_jobmatch.vectorstore import occupation_vector_store
 
 __all__ = [
     "JobMatchClientError",
@@ -51,7 +51,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "occupation_vector_store":
-        from jobmatch.integrations.langchain.vectorstore import occupation_vector_store
+        from langchain_jobmatch.vectorstore import occupation_vector_store
 
         return occupation_vector_store
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

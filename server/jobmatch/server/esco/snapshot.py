@@ -49,7 +49,7 @@ _FORMAT_VERSION = 1
 
 
 def default_snapshot_path() -> Path:
-    """Path of the bundled snapshot (``jobmatch/server/esco/data/esco-v1.1.1-en.json.gz``)."""
+    """Path of the bundled snapshot (``jobmatch/server/jobmatch/server/esco/data/esco-v1.1.1-en.json.gz``)."""
     return Path(str(resources.files(__package__).joinpath("data", DEFAULT_SNAPSHOT_NAME)))
 
 

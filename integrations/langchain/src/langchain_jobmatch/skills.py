@@ -8,8 +8,8 @@ from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
 from jobmatch.client import ExtractedSkill, JobMatchClientError, OccupationMatches, SkillExtraction
-from jobmatch.integrations.langchain._connection import JobMatchConnection
-from jobmatch.integrations.langchain.tools import tool_errors
+from langchain_jobmatch._connection import JobMatchConnection
+from langchain_jobmatch.tools import tool_errors
 
 EXTRACTION_NAME = "extract_skills"
 EXTRACTION_DESCRIPTION = (

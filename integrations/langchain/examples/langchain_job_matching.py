@@ -1,9 +1,9 @@
 """Job matching from LangChain against a local jobmatch server.
 
     jobmatch serve                                   # in another terminal (syncs ESCO on first start)
-    pip install "jobmatch[langchain]"
-    python integrations/examples/langchain_job_matching.py "Senior Data Scientist (m/w/d)"
-    python integrations/examples/langchain_job_matching.py "Python, SQL, statistics" --kind skills
+    pip install langchain-jobmatch
+    python integrations/langchain/examples/langchain_job_matching.py "Senior Data Scientist (m/w/d)"
+    python integrations/langchain/examples/langchain_job_matching.py "Python, SQL, statistics" --kind skills
 
 It prints the matched ESCO occupations as the retriever's Documents, the agent tool's answer, and how
 close the query's JobBERT title vector is to the top occupation's skill list. To hand the tool to an
@@ -17,7 +17,7 @@ import asyncio
 
 import numpy as np
 
-from jobmatch.integrations.langchain import JobMatchEmbeddings, JobMatchRetriever, create_job_match_tool
+from langchain_jobmatch import JobMatchEmbeddings, JobMatchRetriever, create_job_match_tool
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,1 +1,0 @@
-"""Adapters that let other frameworks use a jobmatch server (``jobmatch.integrations.langchain``)."""

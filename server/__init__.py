@@ -1,1 +1,0 @@
-"""The jobmatch server: gRPC API, batching core, model backends, ESCO index."""
