@@ -75,7 +75,17 @@ def test_fields_on_the_instance_and_per_call(retriever: JobMatchRetriever, targe
 async def test_async_matches_sync(retriever: JobMatchRetriever) -> None:
     asynchronous = await retriever.ainvoke(DATA_SCIENTIST_LABEL, k=6, kind="text")
     assert retriever._client is None  # grpc.aio all the way
-    assert asynchronous == retriever.invoke(DATA_SCIENTIST_LABEL, k=6, kind="text")
+    synchronous = retriever.invoke(DATA_SCIENTIST_LABEL, k=6, kind="text")
+    scores = [d.metadata["score"] for d in synchronous]
+    assert [d.metadata["score"] for d in asynchronous] == pytest.approx(scores, abs=1e-5)
+    # A text embedded in another batch moves by ~1e-7: only near-ties (and the last place) may swap.
+    apart = [
+        i
+        for i in range(len(scores) - 1)
+        if all(abs(scores[i] - scores[j]) > 1e-5 for j in (i - 1, i + 1) if 0 <= j < len(scores))
+    ]
+    assert apart
+    assert [asynchronous[i] for i in apart] == [synchronous[i] for i in apart]
 
 
 async def test_errors_carry_status_and_reason(retriever: JobMatchRetriever) -> None:
