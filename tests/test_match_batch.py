@@ -38,9 +38,9 @@ BAD_QUERIES = {
     "whitespace": (pb.MatchOccupationsRequest(query="  \t "), "INVALID_QUERY"),
     "no letters": (pb.MatchOccupationsRequest(query="--- 123 !!!"), "INVALID_QUERY"),
     "too long": (pb.MatchOccupationsRequest(query="radiographer " * 800), "INPUT_TOO_LONG"),
-    "top_k over the maximum": (pb.MatchOccupationsRequest(query="radiographer", top_k=101), "INVALID_ARGUMENT"),
+    "top_k over the maximum": (pb.MatchOccupationsRequest(query="radiographer", top_k=101), "INVALID_QUERY"),
     "NaN min_score": (pb.MatchOccupationsRequest(query="radiographer", min_score=math.nan), "INVALID_QUERY"),
-    "unknown kind": (pb.MatchOccupationsRequest(query="radiographer", kind=9), "INVALID_ARGUMENT"),
+    "unknown kind": (pb.MatchOccupationsRequest(query="radiographer", kind=9), "INVALID_QUERY"),
     "bad ISCO prefix": (pb.MatchOccupationsRequest(query="radiographer", isco_group_prefixes=["2x"]), "INVALID_FILTER"),
     "unsynced language": (pb.MatchOccupationsRequest(query="radiographer", language="fr"), "INVALID_FILTER"),
 }

@@ -123,8 +123,8 @@ def test_match_skills_returns_ranked_esco_skills(client: JobMatchClient) -> None
         ({"query": "--- !!! ---"}, "INVALID_QUERY", "query"),  # no letters
         ({"query": "(m/w/d)"}, "INVALID_QUERY", "query"),  # a job title that is only job-ad noise
         ({"query": "Vollzeit - £14.50/hr"}, "INVALID_QUERY", "query"),
-        ({"query": "cook", "top_k": 101}, "INVALID_ARGUMENT", "top_k"),
-        ({"query": "cook", "kind": 9}, "INVALID_ARGUMENT", "kind"),
+        ({"query": "cook", "top_k": 101}, "INVALID_QUERY", "top_k"),
+        ({"query": "cook", "kind": 9}, "INVALID_QUERY", "kind"),
         ({"query": "cook", "isco_group_prefixes": ["2x"]}, "INVALID_FILTER", "isco_group_prefixes"),
         ({"query": "cook", "isco_group_prefixes": ["12345"]}, "INVALID_FILTER", "isco_group_prefixes"),
         ({"query": "cook", "language": "fr"}, "INVALID_FILTER", "language"),

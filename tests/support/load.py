@@ -26,12 +26,12 @@ import grpc
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
+from jobmatch.client._common import side_value
 from jobmatch.v1 import embedding_pb2 as pb
 from jobmatch.v1 import embedding_pb2_grpc as pb_grpc
 from tests.support.server_process import rss_mb
 from tests.support.tiny_models import training_corpus
 
-SIDE_VALUES = {"anchor": pb.SIDE_ANCHOR, "positive": pb.SIDE_POSITIVE, None: pb.SIDE_UNSPECIFIED}
 COSINE_TOLERANCE = 1e-4  # batch composition changes float results slightly, never by this much
 _DISTINCT_COSINE = 1 - 10 * COSINE_TOLERANCE  # two callers' texts must differ by more than that
 
@@ -195,7 +195,7 @@ class _Caller:
     def _request(self, picks: list[int]) -> pb.EmbedRequest:
         return pb.EmbedRequest(
             model=self.lane.model,
-            side=SIDE_VALUES[self.lane.side],
+            side=side_value(self.lane.side),
             inputs=[self.lane.texts[i] for i in picks],
             encoding=pb.ENCODING_PACKED_FLOAT32,
         )

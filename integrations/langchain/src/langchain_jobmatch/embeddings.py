@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
+from jobmatch.client.sides import Side
 from langchain_jobmatch._connection import JobMatchConnection
-
-Side = Literal["anchor", "positive"]
 
 
 class JobMatchEmbeddings(JobMatchConnection, Embeddings):

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import time
 
+from jobmatch.client.sides import SIDE_NUMBERS, side_name
 from jobmatch.server.api.status import stream_error
 from jobmatch.server.batching import EmbedCall, EmbedResult, ModelDescription, OutputOptions
 from jobmatch.server.errors import ErrorKind, JobMatchError
 from jobmatch.v1 import embedding_pb2 as pb
 
-SIDE_NAMES: dict[int, str] = {pb.SIDE_ANCHOR: "anchor", pb.SIDE_POSITIVE: "positive"}
-SIDE_VALUES: dict[str, int] = {name: value for value, name in SIDE_NAMES.items()}
 _ENCODINGS = {pb.ENCODING_UNSPECIFIED, pb.ENCODING_FLOAT, pb.ENCODING_PACKED_FLOAT32}
-
-
-def side_from_proto(value: int) -> str | None:
-    """'anchor', 'positive', or None for SIDE_UNSPECIFIED; INVALID_ARGUMENT for unknown numbers."""
-    if value == pb.SIDE_UNSPECIFIED:
-        return None
-    if value not in SIDE_NAMES:
-        raise JobMatchError(
-            ErrorKind.INVALID_ARGUMENT, f"unknown side {value}; use SIDE_ANCHOR (1) or SIDE_POSITIVE (2)", field="side"
-        )
-    return SIDE_NAMES[value]
 
 
 def embed_call(request: pb.EmbedRequest) -> EmbedCall:
@@ -30,7 +18,7 @@ def embed_call(request: pb.EmbedRequest) -> EmbedCall:
         raise JobMatchError(ErrorKind.INVALID_ARGUMENT, f"unknown encoding {request.encoding}", field="encoding")
     return EmbedCall(
         model=request.model,
-        side=side_from_proto(request.side),
+        side=side_name(request.side),
         texts=list(request.inputs),
         truncate=request.truncate,
         options=OutputOptions(
@@ -71,7 +59,7 @@ def model_info(model: ModelDescription) -> pb.ModelInfo:
         source=model.source,
         dimension=model.dimension,
         asymmetric=model.asymmetric,
-        sides=[SIDE_VALUES[side] for side in model.sides],
+        sides=[SIDE_NUMBERS[side] for side in model.sides],
         max_input_tokens=model.max_input_tokens,
         device=model.device,
         dtype=model.dtype,

@@ -16,13 +16,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from jobmatch.client.sides import SIDES
 from jobmatch.server.batching.queue import InputQueue
 from jobmatch.server.batching.work import EmbedJob, EmbedResult, OutputOptions
 from jobmatch.server.batching.worker import BatchLimits, BatchObserver, DeviceWorker, WorkerStats
 from jobmatch.server.config import ServerSettings
 from jobmatch.server.errors import ErrorKind, JobMatchError, start_failed
 from jobmatch.server.models import SideEncoder, load_encoder, pick_device, pick_dtype
-from jobmatch.server.models.encoder import SIDES
 from jobmatch.server.models.loading import PROBE_TEXTS
 
 logger = logging.getLogger(__name__)
@@ -209,7 +209,9 @@ class EmbeddingEngine:
         """The head to run: the asked side for an asymmetric model, None (no head) otherwise."""
         if side is not None and side not in SIDES:
             raise JobMatchError(
-                ErrorKind.INVALID_ARGUMENT, f"unknown side {side!r}; sides are {list(SIDES)}", field="side"
+                ErrorKind.INVALID_ARGUMENT,
+                f"unknown side {side}; the sides are anchor (SIDE_ANCHOR, 1) and positive (SIDE_POSITIVE, 2)",
+                field="side",
             )
         if not encoder.asymmetric:
             return None

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import grpc
 import numpy as np
 
+from jobmatch.client.sides import Side
 from jobmatch.server.errors import ErrorKind, JobMatchError
 from jobmatch.server.index._aio import gather_or_cancel
 
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
     from jobmatch.server.batching import EmbeddingEngine, ModelDescription
 
 __all__ = ["Embedder", "EngineEmbedder", "ModelIdentity", "RemoteEmbedder", "Side", "identity"]
-
-Side = Literal["anchor", "positive"]
 
 
 @dataclass(frozen=True, slots=True)

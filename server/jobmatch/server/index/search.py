@@ -51,7 +51,8 @@ from jobmatch.server.index.strategies import Kind, QueryForms, Ranking, SearchSp
 
 __all__ = ["MAX_TOP_K", "OccupationIndex", "OccupationMatch", "OccupationRecord", "SkillMatch", "SkillRef"]
 
-MAX_TOP_K = 1000
+MAX_TOP_K = 100
+"""Most matches one query returns: the one limit, checked here for every caller (the API too)."""
 _ISCO_PREFIX = re.compile(r"\d{1,4}")
 _MATCH_FIELDS = ("uri", "code", "isco_group", "preferred_label", "essential_skills")
 EXACT_SEARCH_POINTS = 20_000

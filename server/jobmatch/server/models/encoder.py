@@ -14,13 +14,14 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Router
 from torch import Tensor
 
-# Request sides and the Router routes that serve them, in order of preference. Query/document
-# routers are served too: the query route is the title-like (anchor) side.
-SIDE_ROUTES: dict[str, tuple[str, ...]] = {
+from jobmatch.client.sides import SIDES, Side
+
+# The Router routes that serve each side, in order of preference. Query/document routers are
+# served too: the query route is the title-like (anchor) side.
+SIDE_ROUTES: dict[Side, tuple[str, ...]] = {
     "anchor": ("anchor", "query"),
     "positive": ("positive", "document"),
 }
-SIDES: tuple[str, ...] = tuple(SIDE_ROUTES)
 
 
 def _match_routes(route_names: Sequence[str]) -> dict[str, str]:

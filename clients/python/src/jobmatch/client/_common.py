@@ -15,12 +15,12 @@ import numpy as np
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from jobmatch.client.sides import SIDE_NUMBERS, side_name
 from jobmatch.v1 import embedding_pb2 as pb
 from jobmatch.v1 import match_pb2
 
 SideLike = str | int | None
 _INPUT_INDEX = re.compile(r"(\binputs?\[?|\binput )(\d+)")
-_SIDES = {"anchor": pb.SIDE_ANCHOR, "positive": pb.SIDE_POSITIVE}
 RETRYABLE = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
 
 
@@ -101,13 +101,12 @@ class ModelInfo:
 
     @classmethod
     def from_proto(cls, info: pb.ModelInfo) -> ModelInfo:
-        names = {value: name for name, value in _SIDES.items()}
         return cls(
             name=info.name,
             source=info.source,
             dimension=info.dimension,
             asymmetric=info.asymmetric,
-            sides=tuple(names[s] for s in info.sides),
+            sides=tuple(side_name(s) or str(s) for s in info.sides),
             max_input_tokens=info.max_input_tokens,
             device=info.device,
             dtype=info.dtype,
@@ -402,7 +401,7 @@ def side_value(side: SideLike) -> int:
         return pb.SIDE_UNSPECIFIED
     if isinstance(side, str):
         try:
-            return _SIDES[side.lower()]
+            return SIDE_NUMBERS[side.lower()]  # type: ignore[index]
         except KeyError:
             raise ValueError(f"side must be 'anchor' or 'positive', got {side!r}") from None
     return int(side)
