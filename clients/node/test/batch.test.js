@@ -67,7 +67,7 @@ test('matchOccupationsBatch: in order, across chunks, each query answered as mat
     failed.map((r) => [r.index, r.ok ? '' : r.error.reason]),
     [
       [5, 'INVALID_QUERY'],
-      [7, 'INVALID_ARGUMENT'],
+      [7, 'INVALID_QUERY'],
       [9, 'INVALID_QUERY'],
     ],
   );
