@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from jobmatch.server.index.checks import check_text, check_top_k
 from jobmatch.server.index.cleaning import has_letters
 from jobmatch.server.index.embedder import Side
 from jobmatch.server.index.errors import InvalidQuery
@@ -231,12 +232,8 @@ def check_extraction(text: str, top_k: int, min_score: float | None) -> float | 
     InvalidQuery for a text that is empty or has no letter (field ``text``), a ``top_k`` outside
     1..:data:`MAX_EXTRACT_TOP_K` (``top_k``) and a NaN or non-numeric ``min_score`` (``min_score``).
     """
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidQuery("the text is empty", field="text")
-    if not has_letters(text):
-        raise InvalidQuery(f"the text has no letters: {text.strip()[:80]!r}", field="text")
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_EXTRACT_TOP_K:
-        raise InvalidQuery(f"top_k must be an integer from 1 to {MAX_EXTRACT_TOP_K}, not {top_k!r}", field="top_k")
+    check_text(text, "text")  # the text itself stays as sent: evidence offsets point into it
+    check_top_k(top_k, MAX_EXTRACT_TOP_K)
     if min_score is None:
         return DEFAULT_EXTRACT_MIN_SCORE
     if isinstance(min_score, bool) or not isinstance(min_score, int | float) or math.isnan(min_score):

@@ -22,7 +22,8 @@ import numpy as np
 
 from jobmatch.server.index._aio import gather_or_cancel
 from jobmatch.server.index.catalog import open_index
-from jobmatch.server.index.cleaning import clean_job_title, has_letters
+from jobmatch.server.index.checks import check_text, check_top_k
+from jobmatch.server.index.cleaning import clean_job_title
 from jobmatch.server.index.embedder import Embedder, Side, identity
 from jobmatch.server.index.errors import EmptyIndex, IndexNotFound, InvalidFilter, InvalidQuery, OccupationNotFound
 from jobmatch.server.index.extraction import (
@@ -418,13 +419,9 @@ class OccupationIndex:
 
 
 def _check_query(query: str, top_k: int) -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise InvalidQuery("the query is empty", field="query")
-    if not has_letters(query):
-        raise InvalidQuery(f"the query has no letters: {query.strip()[:80]!r}", field="query")
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidQuery(f"top_k must be an integer from 1 to {MAX_TOP_K}, not {top_k!r}", field="top_k")
-    return query.strip()
+    text = check_text(query, "query")
+    check_top_k(top_k, MAX_TOP_K)
+    return text
 
 
 def _check_prefixes(prefixes: Sequence[str]) -> list[str]:
