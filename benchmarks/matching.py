@@ -70,7 +70,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling helpers, however this file is loaded
 from logged_process import LoggedProcess
-from measure import process_cpu_s, process_rss_mb, system_busy_s, thread_cpu_s, wait_for_quiet
+from measure import (
+    process_cpu_s,
+    process_tree,
+    system_busy_s,
+    thread_cpu_s,
+    tree_cpu_s,
+    tree_rss_mb,
+    wait_for_quiet,
+)
 from sync_matching_common import (
     REPO,
     cli_command,
@@ -398,6 +406,15 @@ def thread_groups(
     return groups
 
 
+def _store_process_cores(
+    tree0: float | None, tree1: float | None, main0: float | None, main1: float | None, seconds: float
+) -> float | None:
+    """Cores the server's child processes (the embedded store's, :mod:`jobmatch.server.index.store.process`) used."""
+    if None in (tree0, tree1, main0, main1) or not seconds:
+        return None
+    return ((tree1 - tree0) - (main1 - main0)) / seconds  # type: ignore[operator]
+
+
 class ServerProcess(LoggedProcess):
     """``python -m jobmatch.cli serve`` on 127.0.0.1 over a synced Edge directory, no sync at start-up."""
 
@@ -516,7 +533,7 @@ async def load_case(
 
         async def sample_rss() -> None:
             while True:
-                rss = process_rss_mb(server.pid)
+                rss = tree_rss_mb(server.pid)
                 if rss is not None:
                     rss_samples.append(rss)
                 await asyncio.sleep(0.5)
@@ -525,11 +542,13 @@ async def load_case(
         try:
             await asyncio.sleep(warmup_s)
             threads0 = thread_cpu_s(server.pid)
-            server0, own0, busy0 = process_cpu_s(server.pid), time.process_time(), system_busy_s()
+            main0 = process_cpu_s(server.pid)
+            server0, own0, busy0 = tree_cpu_s(server.pid), time.process_time(), system_busy_s()
             rec.start = time.perf_counter()
             await asyncio.sleep(duration_s)
             rec.end = time.perf_counter()
-            server1, own1, busy1 = process_cpu_s(server.pid), time.process_time(), system_busy_s()
+            server1, own1, busy1 = tree_cpu_s(server.pid), time.process_time(), system_busy_s()
+            main1 = process_cpu_s(server.pid)
             threads1 = thread_cpu_s(server.pid)
             rec.stop = True
             _, pending = await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT_S)
@@ -560,7 +579,10 @@ async def load_case(
         "other_cores": other,
         "server_cpu_ms_per_call": server_cores * 1000 / (ok / seconds) if server_cores and ok else None,
         "rss_mb_peak": max(rss_samples, default=None),
-        "server_threads_cores": thread_groups(server.pid, threads0, threads1, seconds) if seconds else {},
+        "server_threads_cores": {
+            **(thread_groups(server.pid, threads0, threads1, seconds) if seconds else {}),
+            "store process": _store_process_cores(server0, server1, main0, main1, seconds),
+        },
     }
 
 
@@ -573,7 +595,7 @@ async def server_without_index(model: Path, titles: list[str], workdir: Path) ->
     try:
         start_s = await server.wait_serving()
         await asyncio.sleep(1.0)
-        ready = process_rss_mb(server.pid)
+        ready = tree_rss_mb(server.pid)
         case = await load_case(server, "embed", 64, titles, 1.0, 3.0)
     finally:
         server.stop()
@@ -589,14 +611,14 @@ async def server_load(
     try:
         result["start_s"] = await server.wait_serving()
         await asyncio.sleep(1.0)
-        result["rss_mb_ready"] = process_rss_mb(server.pid)
+        result["rss_mb_ready"] = tree_rss_mb(server.pid)
         for op in ("embed", "match"):  # first-call costs outside every window
             await load_case(server, op, 1, titles[:20], 0.0, 1.0)
         for n in range(args.rounds):
             for clients in args.clients:
                 ops = ("embed", "match") if n % 2 == 0 else ("match", "embed")
                 for op in ops:
-                    wait_for_quiet(args.quiet_wait, args.quiet_threshold, exclude=[server.pid])
+                    wait_for_quiet(args.quiet_wait, args.quiet_threshold, exclude=process_tree(server.pid))
                     case = await load_case(server, op, clients, titles, args.warmup, args.duration)
                     case["round"] = n + 1
                     result["cases"].append(case)
@@ -607,13 +629,13 @@ async def server_load(
                     )
         if args.memory_clients:
             for op in ("match", "embed"):
-                wait_for_quiet(args.quiet_wait, args.quiet_threshold, exclude=[server.pid])
+                wait_for_quiet(args.quiet_wait, args.quiet_threshold, exclude=process_tree(server.pid))
                 case = await load_case(server, op, args.memory_clients, titles, args.warmup, args.memory_duration)
                 case["round"] = "mem"
                 result["memory"].append(case)
                 print(f"  memory {op} x{args.memory_clients}: peak RSS {case['rss_mb_peak']:.0f} MiB", flush=True)
         await asyncio.sleep(2.0)
-        result["rss_mb_after"] = process_rss_mb(server.pid)
+        result["rss_mb_after"] = tree_rss_mb(server.pid)
         result["log_tail"] = server.log_tail(20)
     finally:
         server.stop()
@@ -736,7 +758,7 @@ def esco_tables(result: dict[str, Any]) -> list[str]:
     ]
     header = ["gRPC unary", "n", "err", "calls/s", "p50 ms", "p99 ms", "srv cores", "srv ms/call", "RSS MiB", "oth"]
     lines += table(header, rows)
-    groups = ("main", "python threads", "edge-search", "native")
+    groups = ("main", "python threads", "edge-search", "native", "store process")
     rows = [
         [f"r{c['round']} {c['op']} x{c['clients']}", *(c["server_threads_cores"].get(g) for g in groups)]
         for c in [*load["cases"], *load["memory"]]

@@ -92,6 +92,40 @@ def process_rss_mb(pid: int) -> float | None:
     return None
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (the server's embedded store runs in a child), from /proc."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+            except OSError:
+                continue
+    return found
+
+
+def tree_cpu_s(pid: int) -> float | None:
+    """:func:`process_cpu_s` summed over :func:`process_tree`; None once ``pid`` is gone."""
+    own = process_cpu_s(pid)
+    if own is None:
+        return None
+    return own + sum(process_cpu_s(child) or 0.0 for child in process_tree(pid)[1:])
+
+
+def tree_rss_mb(pid: int) -> float | None:
+    """:func:`process_rss_mb` summed over :func:`process_tree`; None once ``pid`` is gone."""
+    own = process_rss_mb(pid)
+    if own is None:
+        return None
+    return own + sum(process_rss_mb(child) or 0.0 for child in process_tree(pid)[1:])
+
+
 def thread_cpu_s(pid: int) -> dict[int, tuple[str, float]]:
     """CPU seconds of each thread of a process: {tid: (name, seconds)}, from /proc/PID/task."""
     threads = {}

@@ -17,9 +17,10 @@ from jobmatch.server.esco import EscoDataset, load_bundles, load_snapshot
 from jobmatch.server.index import EngineEmbedder, QdrantStore, Side, open_store
 from tests.support.esco_bundle import ESCO_FIXTURE
 
-ADAPTERS = ("edge", ":memory:")
-"""The two store adapters: Qdrant Edge in a directory, and qdrant-client (its in-memory mode, which
-speaks the client API of a Qdrant server; no Qdrant server binary runs on the build machines)."""
+ADAPTERS = ("edge", "edge-process", ":memory:")
+"""The store adapters: Qdrant Edge in a directory, in this process and in a process of its own (as the
+server runs it), and qdrant-client (its in-memory mode, which speaks the client API of a Qdrant
+server; no Qdrant server binary runs on the build machines)."""
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 
 
@@ -91,8 +92,10 @@ def counting() -> type[CountingEmbedder]:
 
 
 async def open_adapter(adapter: str, directory: Path) -> QdrantStore:
-    """``adapter``'s store: Qdrant Edge in ``directory``, or ``open_store(":memory:")``."""
-    return await open_store(directory if adapter == "edge" else adapter)
+    """``adapter``'s store: Qdrant Edge in ``directory`` (here or in its own process), or ``:memory:``."""
+    if adapter == ":memory:":
+        return await open_store(adapter)
+    return await open_store(directory, own_process=adapter == "edge-process")
 
 
 @pytest.fixture
@@ -103,7 +106,7 @@ async def store(tmp_path: Path) -> AsyncIterator[QdrantStore]:
         yield opened
 
 
-@pytest.fixture(params=ADAPTERS, ids=["edge", "memory"])
+@pytest.fixture(params=ADAPTERS, ids=["edge", "edge-process", "memory"])
 async def adapter_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[QdrantStore]:
     """A fresh store on each adapter: the test runs on Qdrant Edge and on qdrant-client."""
     async with await open_adapter(request.param, tmp_path / "qdrant") as opened:

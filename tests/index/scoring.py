@@ -19,6 +19,10 @@ from jobmatch.server.index.plan import FamilyWeight
 from jobmatch.server.index.strategies import SearchSpec
 
 FamilyScores = dict[str, float]  # family -> best cosine over its probes
+STORED_ATOL = 1e-3
+"""How far a score the engine computes may lie from the same cosine in float32: the index stores its
+vectors in float16 (:class:`~jobmatch.server.index.store.DenseSpec`), each component within 2.5e-4
+(relative) of its float32 value, so a cosine moves by well under 1e-3."""
 
 
 def unit(vectors: np.ndarray) -> np.ndarray:
@@ -61,4 +65,4 @@ def possible_scores(scores: FamilyScores, weights: Sequence[FamilyWeight]) -> li
 
 
 def scored_as_planned(score: float, scores: FamilyScores, weights: Sequence[FamilyWeight]) -> bool:
-    return any(abs(score - candidate) < 1e-4 for candidate in possible_scores(scores, weights))
+    return any(abs(score - candidate) < STORED_ATOL for candidate in possible_scores(scores, weights))

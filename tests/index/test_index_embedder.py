@@ -21,6 +21,7 @@ from jobmatch.server.index import (
     sync_occupations,
 )
 from tests.conftest import make_settings
+from tests.index.scoring import STORED_ATOL
 from tests.support.server import ServerThread
 from tests.support.tiny_models import training_corpus
 
@@ -86,4 +87,4 @@ async def test_remote_embedder_matches_the_engine_and_syncs_through_the_server(
             # the same model in-process reads what the remote one wrote: one embedding space
             index = await OccupationIndex.open(store, jobbert)
             (best,) = await index.match("data scientist", top_k=1, strategy="labels")  # an exact label: cosine 1
-            assert best.score == pytest.approx(1.0, abs=1e-5)
+            assert best.score == pytest.approx(1.0, abs=STORED_ATOL)

@@ -29,7 +29,7 @@ from jobmatch.server.index import (
 from jobmatch.server.index.documents import occupation_documents, occupations_layout
 from jobmatch.server.index.schema import MANIFEST_KEY, SCHEMA_VERSION
 from jobmatch.server.index.strategies import plan_search
-from tests.index.scoring import family_scores, query_vectors, scored_as_planned
+from tests.index.scoring import STORED_ATOL, family_scores, query_vectors, scored_as_planned
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 
@@ -118,7 +118,7 @@ async def test_a_reopened_store_serves_the_same_index(
     assert matches[0].uri == DATA_SCIENTIST
     (labelled,) = await index.match("data scientist", top_k=1, strategy="labels")
     assert labelled.uri == DATA_SCIENTIST
-    assert labelled.score == pytest.approx(1.0, abs=1e-5)  # an exact label, embedded the same way
+    assert labelled.score == pytest.approx(1.0, abs=STORED_ATOL)  # an exact label, embedded the same way
 
 
 @pytest.mark.parametrize(
@@ -199,7 +199,7 @@ async def test_kinds_and_strategies_score_their_vectors_through_their_heads(
         assert scored_as_planned(match.score, by_hand[point], search.weights), (match, by_hand[point])
     if len(families) == 1:  # one family: its best cosine, exactly
         (family,) = families
-        assert [m.score for m in matches] == pytest.approx([by_hand[p][family] for p in ids], abs=1e-4)
+        assert [m.score for m in matches] == pytest.approx([by_hand[p][family] for p in ids], abs=STORED_ATOL)
     # through the other head, the same vectors score otherwise: the head is part of what is checked
     other = {side: queries["positive" if side == "anchor" else "anchor"] for side in queries}
     crossed = await family_scores(index.store, OCCUPATIONS_ALIAS, ids, search, other)

@@ -19,6 +19,7 @@ from jobmatch.server.index import InvalidQuery, Layout, PointData, QdrantStore, 
 from jobmatch.server.index.plan import FamilyWeight, FusionTerm, PayloadFilter, Probe, QueryPlan, SparseVector
 from jobmatch.server.index.store import CollectionSpec, DenseSpec
 from jobmatch.server.index.strategies import DEFAULT_STRATEGIES, STRATEGIES, Ranking, SearchSpec, plan_search
+from tests.index.scoring import STORED_ATOL
 
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
 
@@ -164,7 +165,7 @@ def test_fusion_terms_group_the_probes_by_family_with_normalized_weights() -> No
     assert terms == [(pytest.approx(0.8), [1], None), (pytest.approx(0.2), [0, 2], None)]
     assert sum(t.weight for t in plan.fusion_terms()) == pytest.approx(1.0)
     alone = QueryPlan((Probe("skills", "skills", query),), (FamilyWeight("skills", 0.25),), limit=1, depth=1)
-    assert alone.fusion_terms() == [FusionTerm(1.0, [0], None)]  # one family: its own score, whatever its weight
+    assert alone.fusion_terms() == [FusionTerm(1.0, [0], [1.0], None)]  # one family: its own score, whatever its weight
     lexical = QueryPlan(
         (Probe("bm25_en", "bm25", SparseVector((1,), (1.0,))), Probe("labels_en", "labels", query, True)),
         (FamilyWeight("labels", 1.0), FamilyWeight("bm25", 1.0, saturation=8.0)),
@@ -268,12 +269,12 @@ async def test_one_family_scores_the_best_cosine_over_its_languages(tiny: tuple[
         (hits,) = await store.query_batch(COLLECTION, [plan])
         expected = {p.id: data.family_score(p, ("labels_en", "labels_de"), query) for p in data.points}
         assert [h.id for h in hits] == [pid for pid, _ in ranked(expected)]
-        assert [h.score for h in hits] == pytest.approx([s for _, s in ranked(expected)], abs=1e-5)
+        assert [h.score for h in hits] == pytest.approx([s for _, s in ranked(expected)], abs=STORED_ATOL)
         assert [h.payload for h in hits] == [{"uri": data.by_id[h.id].payload["uri"]} for h in hits]
         english = QueryPlan(labels_probes(query)[:1], (FamilyWeight("labels", 1.0),), limit=8, depth=8)
         (only_en,) = await store.query_batch(COLLECTION, [english])
         assert {h.id: h.score for h in only_en} == pytest.approx(
-            {p.id: cosines(query, p.vectors["labels_en"]) for p in data.points}, abs=1e-5
+            {p.id: cosines(query, p.vectors["labels_en"]) for p in data.points}, abs=STORED_ATOL
         )
 
 
@@ -295,14 +296,14 @@ async def test_two_families_score_the_weighted_mean_of_their_best_cosines(tiny: 
         assert labels is not None
         expected[point.id] = (1.0 * (skills if skills is not None else 0.0) + 0.25 * labels) / 1.25
     assert [h.id for h in hits] == [pid for pid, _ in ranked(expected)]
-    assert [h.score for h in hits] == pytest.approx([s for _, s in ranked(expected)], abs=1e-5)
+    assert [h.score for h in hits] == pytest.approx([s for _, s in ranked(expected)], abs=STORED_ATOL)
     o3 = data.by_id[point_id("o3")]
     assert data.family_score(o3, ("labels_de",), query) > 0.99  # its second German label...
     assert cosines(query, o3.vectors["labels_de"][0]) < 0.9  # ...not the first: MAX_SIM took the best row
     o5 = data.points[5]  # no skills vector: that family counts 0
     o5_labels = data.family_score(o5, ("labels_en", "labels_de"), query)
     assert o5_labels is not None
-    assert next(h.score for h in hits if h.id == o5.id) == pytest.approx(0.25 * o5_labels / 1.25, abs=1e-5)
+    assert next(h.score for h in hits if h.id == o5.id) == pytest.approx(0.25 * o5_labels / 1.25, abs=STORED_ATOL)
 
 
 async def test_a_point_a_prefetch_did_not_return_counts_zero_there(tiny: tuple[QdrantStore, Tiny]) -> None:
@@ -323,7 +324,7 @@ async def test_a_point_a_prefetch_did_not_return_counts_zero_there(tiny: tuple[Q
     candidates = set(per_probe[0]) | set(per_probe[1])
     expected = {pid: sum(probe.get(pid, 0.0) for probe in per_probe) / 2 for pid in candidates}
     assert len(hits) == len(candidates) < len(data.points)  # only prefetched points are ranked
-    assert {h.id: h.score for h in hits} == pytest.approx(expected, abs=1e-5)
+    assert {h.id: h.score for h in hits} == pytest.approx(expected, abs=STORED_ATOL)
 
 
 async def test_the_filter_holds_in_every_prefetch(tiny: tuple[QdrantStore, Tiny]) -> None:
@@ -366,5 +367,5 @@ async def test_a_saturated_bm25_family_mixes_with_cosines(tiny: tuple[QdrantStor
         assert labels is not None
         lexical = bm25.get(point.id, 0.0)
         expected[point.id] = (1.0 * labels + 0.5 * lexical / (lexical + saturation)) / 1.5
-    assert {h.id: h.score for h in hits} == pytest.approx(expected, abs=1e-5)
+    assert {h.id: h.score for h in hits} == pytest.approx(expected, abs=STORED_ATOL)
     assert [h.id for h in hits] == [pid for pid, _ in ranked(expected)]

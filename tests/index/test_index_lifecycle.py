@@ -21,6 +21,7 @@ from jobmatch.server.index import (
 from jobmatch.server.index.documents import occupation_documents, occupations_layout
 from jobmatch.server.index.schema import MANIFEST_KEY
 from jobmatch.server.index.store import CollectionSpec, DenseSpec
+from tests.index.scoring import STORED_ATOL
 
 # qdrant-client's in-memory mode (the adapter_store tests) says payload indexes do nothing there
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
@@ -73,7 +74,7 @@ async def test_reindexing_for_a_new_model_switches_the_alias_only_when_the_new_i
     with pytest.raises(ModelMismatch):  # the old reader notices the switch instead of mixing models
         await reader.match("data scientist")
     (best,) = await (await OccupationIndex.open(store, careerbert)).match("data scientist", top_k=1, strategy="labels")
-    assert (best.uri, best.score) == (DATA_SCIENTIST, pytest.approx(1.0, abs=1e-5))
+    assert (best.uri, best.score) == (DATA_SCIENTIST, pytest.approx(1.0, abs=STORED_ATOL))
 
 
 async def test_a_new_layout_rebuilds_without_asking_and_readers_follow(
@@ -100,7 +101,7 @@ async def test_a_new_layout_rebuilds_without_asking_and_readers_follow(
     # description (embedded through the positive head, as a text query meets it) scores 1.
     (best,) = await reader.match(description, kind="text", top_k=1, strategy="description")
     assert best.uri == DATA_SCIENTIST
-    assert best.score == pytest.approx(1.0, abs=1e-5)
+    assert best.score == pytest.approx(1.0, abs=STORED_ATOL)
     assert reader.manifest is not None
     assert reader.manifest.layout.descriptions
     assert len(await reader.match(description, kind="text", top_k=3)) == 3

@@ -12,6 +12,7 @@ from jobmatch.server.esco import EscoDataset
 from jobmatch.server.index import EngineEmbedder, InvalidQuery, OccupationIndex, open_store, sync_esco
 from jobmatch.server.index.long_text import DEFAULT_READING, TextReading, strongest, text_chunks
 from jobmatch.server.index.segments import MAX_SEGMENT_WORDS
+from tests.index.scoring import STORED_ATOL
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 GROUPS = ("25", "2221", "512", "8332", "5223", "2411")  # ICT, nurses, cooks, lorry drivers, shop, accountants
@@ -174,7 +175,7 @@ async def test_the_text_as_one_input_is_read_too(index: OccupationIndex, snapsho
     assert len(text_chunks(description)) > 2
     (best,) = await index.match(description, kind="text", top_k=1, strategy="description")
     assert best.uri == DATA_SCIENTIST
-    assert best.score == pytest.approx(1.0, abs=1e-5)
+    assert best.score == pytest.approx(1.0, abs=STORED_ATOL)
     index.text_reading = TextReading(whole=False)
     try:
         (chunked,) = await index.match(description, kind="text", top_k=1, strategy="description")

@@ -21,7 +21,7 @@ from jobmatch.server.index import (
     sync_esco,
 )
 from jobmatch.server.index.strategies import plan_search
-from tests.index.scoring import family_scores, query_vectors, scored_as_planned
+from tests.index.scoring import STORED_ATOL, family_scores, query_vectors, scored_as_planned
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 GERMAN_TITLE = "Datenwissenschaftlerin"
@@ -76,7 +76,7 @@ async def test_a_german_title_finds_its_occupation_through_the_german_labels(
     assert (best.preferred_label, best.language) == ("data scientist", "en")  # no language asked: English
     labelled = (await index.match(GERMAN_TITLE, top_k=3, strategy="labels"))[0]  # the best label, any language
     assert labelled.uri == DATA_SCIENTIST
-    assert labelled.score == pytest.approx(1.0, abs=1e-5)
+    assert labelled.score == pytest.approx(1.0, abs=STORED_ATOL)
 
     german = (await index.match(GERMAN_TITLE, top_k=3, language="de"))[0]
     assert (german.uri, german.preferred_label, german.language) == (
@@ -85,7 +85,7 @@ async def test_a_german_title_finds_its_occupation_through_the_german_labels(
         "de",
     )
     assert (await index.match(GERMAN_TITLE, top_k=1, language="de", strategy="labels"))[0].score == pytest.approx(
-        1.0, abs=1e-5
+        1.0, abs=STORED_ATOL
     )
     # English labels only: nothing scores the exact German label's 1, so it came from labels_de above
     english_only = await index.match(GERMAN_TITLE, top_k=3, language="en", strategy="labels")

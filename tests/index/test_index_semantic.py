@@ -8,6 +8,7 @@ import pytest
 
 from jobmatch.server.esco import EscoDataset
 from jobmatch.server.index import EngineEmbedder, OccupationIndex, open_store, sync_esco
+from tests.index.scoring import STORED_ATOL
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
 GROUPS = ("25", "2221", "512", "8332", "5223", "2411")  # ICT, nurses, cooks, lorry drivers, shop, accountants
@@ -37,7 +38,7 @@ async def test_job_titles_find_their_occupation(index: OccupationIndex) -> None:
     top = await index.match("data scientist", top_k=5)
     assert top[0].uri == DATA_SCIENTIST
     (labelled,) = await index.match("data scientist", top_k=1, strategy="labels")  # its own label: cosine 1
-    assert (labelled.uri, labelled.score) == (DATA_SCIENTIST, pytest.approx(1.0, abs=1e-5))
+    assert (labelled.uri, labelled.score) == (DATA_SCIENTIST, pytest.approx(1.0, abs=STORED_ATOL))
     assert next(m.preferred_label for m in await index.match("chef", top_k=3)) == "cook"  # not a label of it
     assert (await index.match("lorry driver", top_k=1))[0].preferred_label == "cargo vehicle driver"
     assert set(await groups(index, "registered nurse", "job_title", 3)) == {"2221"}

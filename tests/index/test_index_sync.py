@@ -24,6 +24,7 @@ from jobmatch.server.index import (
 )
 from jobmatch.server.index.documents import OccupationDocument, occupation_documents, occupations_layout
 from jobmatch.server.index.schema import Layout
+from tests.index.scoring import STORED_ATOL
 
 # qdrant-client's in-memory mode (the adapter_store tests) says payload indexes do nothing there
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
@@ -82,7 +83,7 @@ async def test_a_changed_occupation_alone_is_re_embedded(
     for strategy in ("labels", "title"):  # the new label is among its labels, and its title vector now
         (best,) = await index.match("chief data wrangler", top_k=1, strategy=strategy)
         assert best.uri == DATA_SCIENTIST
-        assert best.score == pytest.approx(1.0, abs=1e-5)
+        assert best.score == pytest.approx(1.0, abs=STORED_ATOL)
 
 
 async def test_removed_occupations_are_reported_and_deleted_only_with_prune(

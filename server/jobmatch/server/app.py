@@ -126,7 +126,7 @@ class JobMatchServer:
         await self.health.set(EMBEDDING_SERVICE.full_name, _SERVING)
         logger.info("embedding with %s", ", ".join(m.name for m in self.settings.models))
         try:
-            self._store = await open_configured_store(self.settings)
+            self._store = await open_configured_store(self.settings, own_process=True)
             embedder = EngineEmbedder(self.engine, self.settings.index_model)
             self.match.sync = SyncProgress()
             self.match.index = await prepare_index(self.settings, embedder, self._store, tracker=self.match.sync)

@@ -23,10 +23,13 @@ from jobmatch.server.index import (
 logger = logging.getLogger(__name__)
 
 
-async def open_configured_store(settings: ServerSettings, *, replace_local_mode: bool = False) -> QdrantStore:
+async def open_configured_store(
+    settings: ServerSettings, *, replace_local_mode: bool = False, own_process: bool = False
+) -> QdrantStore:
     """The Qdrant server at `qdrant_url`, else embedded Qdrant (Edge) in `qdrant_path` (or the default dir).
 
-    `replace_local_mode` (a sync with --reindex) moves a store of qdrant-client's local mode aside first.
+    `replace_local_mode` (a sync with --reindex) moves a store of qdrant-client's local mode aside first;
+    `own_process` (the server) runs an embedded store in a process of its own (`store.process`).
     """
     api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
     return await open_store(
@@ -35,6 +38,7 @@ async def open_configured_store(settings: ServerSettings, *, replace_local_mode:
         shard_number=settings.qdrant_shard_number,
         replication_factor=settings.qdrant_replication_factor,
         replace_local_mode=replace_local_mode,
+        own_process=own_process,
     )
 
 

@@ -15,7 +15,7 @@ EscoIndexError                       base; never raised itself
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from jobmatch.server.errors import ErrorKind, JobMatchError
 
@@ -41,6 +41,16 @@ class EscoIndexError(JobMatchError):
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(self.error_kind, message, field=field)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with every attribute (kind, field, path): the embedded store's process sends them back."""
+        return _rebuilt, (type(self), self.message), self.__dict__
+
+
+def _rebuilt(cls: type[EscoIndexError], message: str) -> EscoIndexError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
 
 
 class IndexNotFound(EscoIndexError):

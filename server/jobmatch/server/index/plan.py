@@ -8,7 +8,7 @@ One :class:`QueryPlan` is one Query API request, the same on Qdrant Edge and on 
   plan's payload filter;
 * the **fusion** of the candidates in the engine, by a formula over the prefetch scores::
 
-      score = sum over families f of  weight_f * max(score of f's probes)  /  sum of weights
+      score = sum over families f of  weight_f * max(scale * score of f's probes)  /  sum of weights
 
   Within a family (the same texts in several languages) a point keeps its best score; across
   families the weighted mean. A point that a prefetch did not return counts 0 there. A one-family
@@ -43,12 +43,15 @@ class Probe:
 
     ``query`` holds a dense ``(dim,)`` float32 row (for a multivector too: it is queried as a one-row
     multivector, so MAX_SIM is the best cosine over the point's rows) or a :class:`SparseVector`.
+    ``scale`` multiplies the probe's scores in the fusion (a probe of several query forms at once
+    scores their mean cosine with it, :func:`~jobmatch.server.index.search.forms_probe`).
     """
 
     vector: str
     family: str
     query: np.ndarray | SparseVector
     multi: bool = False
+    scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +105,23 @@ class QueryPlan:
         """One term per family: the formula's ``weight * saturated(max(family's prefetch scores))``."""
         total = sum(w.weight for w in self.weights)
         return [
-            FusionTerm(w.weight / total, [i for i, p in enumerate(self.probes) if p.family == w.family], w.saturation)
+            FusionTerm(
+                w.weight / total,
+                [i for i, p in enumerate(self.probes) if p.family == w.family],
+                [p.scale for p in self.probes if p.family == w.family],
+                w.saturation,
+            )
             for w in self.weights
         ]
 
 
 @dataclass(frozen=True, slots=True)
 class FusionTerm:
-    """``weight * f(max over prefetches)``; ``f(s) = s / (s + saturation)``, or ``s`` without saturation."""
+    """``weight * f(max over prefetches of scale * score)``; ``f(s) = s / (s + saturation)``, or ``s``."""
 
     weight: float
     prefetches: list[int]
+    scales: list[float]
     saturation: float | None
 
 

@@ -62,7 +62,7 @@ __all__ = [
     "point_id",
 ]
 
-SCHEMA_VERSION = 3  # 2: BM25 vectors, and the store on Qdrant Edge; 3: skills get labels and bm25
+SCHEMA_VERSION = 4  # 2: BM25 vectors, and the store on Qdrant Edge; 3: skills get labels and bm25; 4: float16 vectors
 
 IndexKind = Literal["occupations", "skills"]
 Family = Literal["title", "labels", "bm25", "description", "skills", "label"]

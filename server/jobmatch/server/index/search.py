@@ -44,11 +44,19 @@ from jobmatch.server.index.extraction import (
 )
 from jobmatch.server.index.lexical import query_vector
 from jobmatch.server.index.long_text import DEFAULT_READING, TextReading, keep_strongest, text_chunks
-from jobmatch.server.index.plan import FamilyWeight, Hit, PayloadFilter, Probe, QueryPlan
+from jobmatch.server.index.plan import FamilyWeight, Hit, PayloadFilter, Probe, QueryPlan, SparseVector
 from jobmatch.server.index.schema import OCCUPATIONS_ALIAS, SKILLS_ALIAS, IndexKind, Manifest, point_id
 from jobmatch.server.index.search_batches import SearchBatcher
 from jobmatch.server.index.store import QdrantStore
-from jobmatch.server.index.strategies import Kind, QueryForms, Ranking, SearchSpec, Strategy, plan_search
+from jobmatch.server.index.strategies import (
+    Kind,
+    ProbeSpec,
+    QueryForms,
+    Ranking,
+    SearchSpec,
+    Strategy,
+    plan_search,
+)
 
 __all__ = ["MAX_TOP_K", "OccupationIndex", "OccupationMatch", "OccupationRecord", "SkillMatch", "SkillRef"]
 
@@ -304,7 +312,7 @@ class OccupationIndex:
                 return max((hit.score for hit in await self._searches.search(opened.collection, alone)), default=0.0)
 
             texts, vectors = await keep_strongest(texts, vectors, self.text_reading, chunk_score)
-            plan = _query_plan(search, texts, vectors, top_k, where, fields, exact)
+            plan = _query_plan(search, texts, vectors, top_k, where, fields, exact, forms=kind != "text")
             hits = await self._searches.search(opened.collection, plan)
             return [_occupation_match(hit, language) for hit in _ranked(hits)]
 
@@ -456,18 +464,46 @@ def _query_plan(
     payload_filter: PayloadFilter,
     fields: tuple[str, ...],
     exact: bool,
+    *,
+    forms: bool = False,
 ) -> QueryPlan:
-    """The engine request of a match: one prefetch per probe, deep enough for fusion to see the winners."""
+    """The engine request of a match: one prefetch per probe, deep enough for fusion to see the winners.
+
+    ``texts`` are separate inputs (the chunks of a long text: a probe each, a point keeps its best), or
+    with ``forms`` the forms of one query (as sent and cleaned), searched together (:func:`forms_probe`).
+    """
     # One family: a point's score is its best probe's, so each probe's own top_k holds the winners.
     depth = top_k if len(search.weights) == 1 else max(top_k, _FUSED_DEPTH)
-    probes = tuple(
-        Probe(p.vector, p.family, vectors[p.side][i] if p.side else query_vector(form, p.language or "en"), p.multi)
-        for p in search.probes
-        for i, form in enumerate(texts)
-    )
+    if forms and len(texts) > 1:
+        probes = tuple(forms_probe(p, texts, vectors) for p in search.probes)
+    else:
+        probes = tuple(
+            Probe(p.vector, p.family, vectors[p.side][i] if p.side else query_vector(form, p.language or "en"), p.multi)
+            for p in search.probes
+            for i, form in enumerate(texts)
+        )
     return QueryPlan(
         probes, search.weights, limit=top_k, depth=depth, filter=payload_filter, fields=fields, exact=exact
     )
+
+
+def forms_probe(spec: ProbeSpec, texts: tuple[str, ...], vectors: Mapping[Side, np.ndarray]) -> Probe:
+    """One probe for the forms of one query (``texts``; their embeddings: the first rows of ``vectors``).
+
+    BM25 searches the union of their terms. A dense probe searches the normalized sum ``s`` of their
+    unit embeddings ``q_i``, scaled by ``|sum q_i| / n``: then ``scale * cos(s, x) = mean_i cos(q_i, x)``,
+    so a point scores its mean cosine with the forms (for a label multivector: its best label by that
+    mean). One probe instead of one per form: the engine reads each vector once (measured on the job-ad
+    dev split: the same R@1 and R@5 within one title as a probe per form kept by its best, at ~half the
+    engine's time).
+    """
+    if spec.side is None:
+        terms = sorted({i for text in texts for i in query_vector(text, spec.language or "en").indices})
+        return Probe(spec.vector, spec.family, SparseVector(tuple(terms), (1.0,) * len(terms)), spec.multi)
+    rows = vectors[spec.side][: len(texts)].astype(np.float64)
+    total = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).sum(axis=0)
+    norm = float(np.linalg.norm(total))
+    return Probe(spec.vector, spec.family, (total / norm).astype(np.float32), spec.multi, scale=norm / len(texts))
 
 
 def _ranked(hits: list[Hit]) -> list[Hit]:

@@ -57,7 +57,8 @@ Kind = Literal["job_title", "skills", "text"]
 Strategy = Literal["title", "labels", "bm25", "skills", "description", "fused", "hybrid"]
 QueryForms = Literal["raw", "cleaned", "both"]
 """Which forms of a job title query are searched: as sent, cleaned of job-ad noise (:mod:`cleaning`),
-or both (every probe twice; within a family a point keeps its best score)."""
+or both (searched together: one probe per vector for the two forms,
+:func:`~jobmatch.server.index.search.forms_probe`)."""
 
 
 @dataclass(frozen=True, slots=True)

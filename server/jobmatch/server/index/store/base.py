@@ -27,10 +27,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class DenseSpec:
-    """A dense named vector: cosine distance; ``multi``: a MAX_SIM multivector."""
+    """A dense named vector: cosine distance; ``multi``: a MAX_SIM multivector.
+
+    ``float16``: stored in half precision. Exact search over ESCO's label multivectors is bound by
+    the memory it reads: half precision halved a ``labels`` probe (1.5 -> 0.9 ms over 3,039
+    occupations) and the index's memory, and left every ranking of the job-ad dev split unchanged
+    (cosines move by ~1e-3; benchmarks/README.md, issue 13).
+    """
 
     size: int
     multi: bool = False
+    float16: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ names the one command that rebuilds it (:func:`move_aside_local_mode`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import json
@@ -268,6 +269,7 @@ class EdgeBackend:
                 # Edge would start the shard afresh from what its WAL still holds: a silent partial rebuild
                 raise _damaged(directory, "it has no segments", opening=True)
             self._shards[collection] = self._edge(lambda: qe.EdgeShard.load(str(directory)), directory, opening=True)
+            _return_freed_heap()
         return self._shards[collection], directory
 
     @staticmethod
@@ -291,6 +293,13 @@ class EdgeBackend:
             if not opening and not message.startswith(_STORAGE_ERROR):
                 raise
             raise _damaged(where, message, opening=opening) from exc
+
+
+def _return_freed_heap() -> None:
+    """Hand the heap that loading a shard allocated and freed back to the OS. glibc keeps it for reuse:
+    ~250 MiB of resident memory for ESCO's occupations (issue 13's measurement: 493 -> 255 MiB)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _damaged(where: Path, reason: str, *, opening: bool) -> IncompatibleIndex:
@@ -361,7 +370,12 @@ def _fsync_dir(path: Path) -> None:
 def _edge_config(spec: CollectionSpec) -> qe.EdgeConfig:
     maxsim = qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim)
     dense = {
-        name: qe.EdgeVectorParams(d.size, qe.Distance.Cosine, multivector_config=maxsim if d.multi else None)
+        name: qe.EdgeVectorParams(
+            d.size,
+            qe.Distance.Cosine,
+            multivector_config=maxsim if d.multi else None,
+            datatype=qe.VectorStorageDatatype.Float16 if d.float16 else None,
+        )
         for name, d in spec.dense.items()
     }
     sparse = {name: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for name in spec.sparse}
@@ -405,12 +419,18 @@ def _edge_query(plan: QueryPlan) -> qe.QueryRequest:
 
 
 def _edge_term(term: FusionTerm) -> qe.Expression:
-    scores = [qe.Expression.Variable(f"$score[{i}]") for i in term.prefetches]
+    scores = [
+        _scaled(qe.Expression.Variable(f"$score[{i}]"), s) for i, s in zip(term.prefetches, term.scales, strict=True)
+    ]
     best = scores[0] if len(scores) == 1 else qe.Expression.Max(scores)
     if term.saturation is not None:
         saturated = qe.Expression.Sum([best, qe.Expression.Constant(term.saturation)])
         best = qe.Expression.Div(best, saturated, by_zero_default=0.0)
     return qe.Expression.Mult([qe.Expression.Constant(term.weight), best])
+
+
+def _scaled(score: qe.Expression, scale: float) -> qe.Expression:
+    return score if scale == 1.0 else qe.Expression.Mult([qe.Expression.Constant(scale), score])
 
 
 def _vectors(vector: Any) -> dict[str, np.ndarray]:

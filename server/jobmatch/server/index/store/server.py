@@ -90,7 +90,10 @@ class ServerBackend:
         maxsim = qm.MultiVectorConfig(comparator=qm.MultiVectorComparator.MAX_SIM)
         dense = {
             name: qm.VectorParams(
-                size=d.size, distance=qm.Distance.COSINE, multivector_config=maxsim if d.multi else None
+                size=d.size,
+                distance=qm.Distance.COSINE,
+                multivector_config=maxsim if d.multi else None,
+                datatype=qm.Datatype.FLOAT16 if d.float16 else None,
             )
             for name, d in spec.dense.items()
         }
@@ -221,7 +224,10 @@ def _request(plan: QueryPlan) -> qm.QueryRequest:
 
 
 def _term(term: FusionTerm) -> Any:
-    scores = [f"$score[{i}]" for i in term.prefetches]
+    scores = [
+        f"$score[{i}]" if s == 1.0 else qm.MultExpression(mult=[s, f"$score[{i}]"])
+        for i, s in zip(term.prefetches, term.scales, strict=True)
+    ]
     best: Any = scores[0] if len(scores) == 1 else qm.MaxExpression(max=scores)
     if term.saturation is not None:
         saturated = qm.SumExpression(sum=[best, term.saturation])
