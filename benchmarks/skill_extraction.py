@@ -69,7 +69,7 @@ from jobmatch.server.index import (
     open_store,
     sync_skills,
 )
-from jobmatch.server.index.extraction import DEFAULT_EXTRACTION, embedding_texts, extraction_units
+from jobmatch.server.index.extraction import DEFAULT_EXTRACTION, extraction_units, mention_words, unit_texts
 from jobmatch.server.index.plan import FamilyWeight, Probe, QueryPlan
 
 HERE = Path(__file__).resolve().parent
@@ -235,7 +235,7 @@ async def time_cv(index: OccupationIndex, text: str, runs: int, quiet_s: float) 
         "characters": len(text),
         "units": len(units),
         "mentions": sum(len(u.mentions) for u in units),
-        "texts_embedded": len(embedding_texts(units)),
+        "texts_embedded": len(unit_texts(units)) + len(mention_words(units)),
         "skills_found": len(result.skills),
         "runs_s": [round(s, 3) for s in seconds],
         "median_s": round(statistics.median(seconds), 3),

@@ -136,6 +136,7 @@ def test_stream_reports_bad_requests_per_message_and_goes_on(stub) -> None:
     assert by_id["empty"].error.code == INVALID.value[0]
     assert by_id["empty"].error.reason == "EMPTY_INPUT"
     assert by_id["no-side"].error.code == INVALID.value[0]
+    assert (by_id["no-side"].error.reason, by_id["no-side"].error.field) == ("MISSING_SIDE", "side")
     assert by_id["missing-model"].error.code == grpc.StatusCode.NOT_FOUND.value[0]
     assert len(by_id["ok-2"].response.embeddings) == 2
 

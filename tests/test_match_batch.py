@@ -91,7 +91,12 @@ def unary(stub: pb_grpc.MatchServiceStub, request: pb.MatchOccupationsRequest) -
     except grpc.RpcError as err:
         error = JobMatchClientError.from_rpc_error(err)
         return pb.MatchOccupationsResult(
-            error={"code": err.code().value[0], "message": error.message, "reason": error.reason}
+            error={
+                "code": err.code().value[0],
+                "message": error.message,
+                "reason": error.reason,
+                "field": error.field or "",
+            }
         )
 
 
@@ -120,6 +125,7 @@ def test_each_query_gets_the_unary_answer_or_error_in_order(stub: pb_grpc.MatchS
     assert [e.reason for e in errors] == [reason for _, reason in BAD_QUERIES.values()]
     assert {e.code for e in errors} == {grpc.StatusCode.INVALID_ARGUMENT.value[0]}
     assert all(e.retry_delay_ms == 0 for e in errors)
+    assert all(e.field for e in errors)  # each names the field at fault, as the unary call's BadRequest does
     assert all(r.response.matches for r in response.results if r.HasField("response"))
 
 
@@ -277,7 +283,7 @@ def _unary_outcome(client: JobMatchClient, query: MatchQuery) -> tuple:
             min_score=query.min_score,
         )
     except JobMatchClientError as error:
-        return ("error", error.code, error.reason, error.message)
+        return ("error", error.code, error.reason, error.field, error.message)
     return _answer(matches, approx=True)
 
 
@@ -285,7 +291,7 @@ def _outcome(result: MatchResult) -> tuple:
     if result.error is not None:
         with pytest.raises(JobMatchClientError):
             result.result()
-        return ("error", result.error.code, result.error.reason, result.error.message)
+        return ("error", result.error.code, result.error.reason, result.error.field, result.error.message)
     return _answer(result.result())
 
 

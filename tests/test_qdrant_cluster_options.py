@@ -70,7 +70,7 @@ async def test_created_collections_carry_shards_and_replicas(
     assert (method, path.split("?")[0]) == ("PUT", "/collections/esco_test")
     assert body.get("shard_number") == shards
     assert body.get("replication_factor") == replicas
-    assert body["vectors"]["title_en"] == {"size": 4, "distance": "Cosine"}
+    assert body["vectors"]["title_en"] == {"size": 4, "distance": "Cosine", "datatype": "float16"}  # as on Edge
     assert body["vectors"]["labels_en"]["multivector_config"] == {"comparator": "max_sim"}
     assert body["metadata"] == {"jobmatch_index": {"schema_version": 2}}
     assert (index_method, index_path.split("?")[0]) == ("PUT", "/collections/esco_test/index")

@@ -133,13 +133,14 @@ export class JobMatchError extends Error {
 
   /**
    * From a jobmatch.v1.StreamError (one failed request of EmbedStream; the stream goes on).
-   * @param {{ code: number, message: string, reason: string, retryDelayMs: number }} error
+   * @param {{ code: number, message: string, reason: string, retryDelayMs: number, field?: string }} error
    * @returns {JobMatchError}
    */
   static fromStreamError(error) {
     return new JobMatchError(error.code, error.message, {
       reason: error.reason,
       domain: 'jobmatch.v1',
+      field: error.field ? error.field : null,
       retryDelayMs: error.retryDelayMs ? error.retryDelayMs : null,
     });
   }

@@ -341,7 +341,7 @@ export declare class JobMatchError extends Error {
   metadata: Metadata | null;
   readonly retryable: boolean;
   static fromServiceError(err: unknown): JobMatchError;
-  static fromStreamError(error: { code: number; message: string; reason: string; retryDelayMs: number }): JobMatchError;
+  static fromStreamError(error: { code: number; message: string; reason: string; retryDelayMs: number; field?: string }): JobMatchError;
 }
 
 /** gRPC status codes by name (Code.INVALID_ARGUMENT === 3). */

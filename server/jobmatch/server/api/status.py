@@ -39,9 +39,11 @@ def rich_status(err: JobMatchError) -> grpc.Status:
 
 
 def stream_error(err: JobMatchError) -> embedding_pb2.StreamError:
-    """The `StreamError` of one request of a stream or a batch: the code, message, reason and retry
-    delay the same request would get as a unary call."""
-    error = embedding_pb2.StreamError(code=err.status_code.value[0], message=err.message, reason=err.kind.value)
+    """The `StreamError` of one request of a stream or a batch: the code, message, reason, field at
+    fault and retry delay the same request would get as a unary call."""
+    error = embedding_pb2.StreamError(
+        code=err.status_code.value[0], message=err.message, reason=err.kind.value, field=err.field or ""
+    )
     if err.kind.retry_delay_s is not None:
         error.retry_delay_ms = int(err.kind.retry_delay_s * 1000)
     return error

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-__all__ = ["gather_or_cancel"]
+__all__ = ["gather_or_cancel", "gather_pair"]
 
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 async def gather_or_cancel(aws: Sequence[Awaitable[T]]) -> list[T]:
@@ -21,3 +23,10 @@ async def gather_or_cancel(aws: Sequence[Awaitable[T]]) -> list[T]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+async def gather_pair(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Both results, run at once; as :func:`gather_or_cancel`, a failure of one cancels the other."""
+    pair: list[Any] = await gather_or_cancel([first, second])
+    one, other = pair
+    return cast(A, one), cast(B, other)

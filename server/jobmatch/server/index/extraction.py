@@ -15,8 +15,10 @@ The method, chosen on the validation splits of the skill-extraction benchmark of
    its words' vectors, so each distinct word of the text is embedded once. (In an experiment on the
    validation splits, such summed pairs ranked as well as the same pairs embedded whole; the ~2,500
    mentions of a 3,000-word CV need ~1,100 words embedded.)
-3. **Embedding.** The distinct unit texts and words go to the embedder in one call, through the
-   :data:`EXTRACTION_SIDE` head: the head the skill labels were embedded with.
+3. **Embedding.** The distinct unit texts go to the embedder in one call and the distinct words in
+   another at the same time, both through the :data:`EXTRACTION_SIDE` head: the head the skill
+   labels were embedded with. The recall needs only the units' vectors, so it starts as soon as
+   they are there, while the words may still be embedding (a 3,000-word CV: 1.57 -> 1.35 s).
 4. **Recall** (Qdrant's engine, one query plan per unit): the unit against the skills' preferred
    ``label`` (one vector per skill: HNSW finds its neighbours as the exact search does) fused with
    its BM25 terms against ``bm25`` (preferred and alternative labels): the unit's ``candidates``
@@ -36,6 +38,7 @@ ranked ones: those whose score reaches the threshold are shown, the others missi
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -74,14 +77,16 @@ __all__ = [
     "UnitVectors",
     "check_extraction",
     "collect_scores",
-    "embedding_texts",
     "extraction_units",
+    "mention_words",
     "rank_skills",
     "recall_plan",
     "relations",
     "scoring_plan",
     "skill_gap",
+    "unit_texts",
     "unit_vectors",
+    "with_mentions",
 ]
 
 DEFAULT_EXTRACT_TOP_K = 20
@@ -284,25 +289,33 @@ def _runs(words: list[str], size: int) -> list[tuple[str, ...]]:
     return [tuple(words[i : i + size]) for i in range(max(1, len(words) - size + 1))] if words else []
 
 
-def embedding_texts(units: Sequence[Unit]) -> list[str]:
-    """What to embed, each text once: the units' texts and the words of their mentions, shortest
-    first (batches of texts of one length waste no padding)."""
-    texts = dict.fromkeys(unit.span.text for unit in units)
-    texts.update(dict.fromkeys(word for unit in units for mention in unit.mentions for word in mention))
-    return sorted(texts, key=len)
+def unit_texts(units: Sequence[Unit]) -> list[str]:
+    """The units' texts to embed, each once, shortest first (batches of one length waste no padding)."""
+    return sorted(dict.fromkeys(unit.span.text for unit in units), key=len)
 
 
-def unit_vectors(
-    units: Sequence[Unit], texts: Sequence[str], vectors: np.ndarray, lexical_language: str
+def mention_words(units: Sequence[Unit]) -> list[str]:
+    """The words of the units' mentions to embed, each once, shortest first."""
+    return sorted(dict.fromkeys(word for unit in units for mention in unit.mentions for word in mention), key=len)
+
+
+def unit_vectors(units: Sequence[Unit], contexts: Mapping[str, np.ndarray], lexical_language: str) -> list[UnitVectors]:
+    """Each unit's query vectors without its mentions (what the recall searches): ``contexts`` maps a
+    unit's text to its ``(dim,)`` embedding."""
+    dim = len(next(iter(contexts.values())))
+    no_mentions = np.empty((0, dim), np.float32)
+    return [UnitVectors(contexts[u.span.text], no_mentions, query_vector(u.span.text, lexical_language)) for u in units]
+
+
+def with_mentions(
+    vectors: Sequence[UnitVectors], units: Sequence[Unit], words: Mapping[str, np.ndarray]
 ) -> list[UnitVectors]:
-    """Each unit's query vectors, from ``vectors`` (``(len(texts), dim)``, the rows of ``texts``)."""
-    rows = {text: row for row, text in enumerate(texts)}
+    """``vectors`` with their units' mention vectors: each the normalized sum of its words' ``(dim,)`` vectors."""
     found = []
-    for unit in units:
-        context = vectors[rows[unit.span.text]]
-        sums = [vectors[[rows[word] for word in mention]].sum(axis=0) for mention in unit.mentions]
-        mentions = _normalized(np.stack(sums)) if sums else np.empty((0, vectors.shape[1]), vectors.dtype)
-        found.append(UnitVectors(context, mentions, query_vector(unit.span.text, lexical_language)))
+    for unit, unit_vector in zip(units, vectors, strict=True):
+        sums = [np.sum([words[word] for word in mention], axis=0) for mention in unit.mentions]
+        mentions = _normalized(np.stack(sums)) if sums else unit_vector.mentions
+        found.append(dataclasses.replace(unit_vector, mentions=mentions))
     return found
 
 

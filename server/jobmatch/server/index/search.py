@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from jobmatch.server.index._aio import gather_or_cancel
+from jobmatch.server.index._aio import gather_or_cancel, gather_pair
 from jobmatch.server.index.catalog import open_index
 from jobmatch.server.index.checks import check_text, check_top_k
 from jobmatch.server.index.cleaning import clean_job_title
@@ -31,16 +31,19 @@ from jobmatch.server.index.extraction import (
     DEFAULT_EXTRACTION,
     ExtractionStrategy,
     SkillExtraction,
+    UnitVectors,
     check_extraction,
     collect_scores,
-    embedding_texts,
     extraction_units,
+    mention_words,
     rank_skills,
     recall_plan,
     relations,
     scoring_plan,
     skill_gap,
+    unit_texts,
     unit_vectors,
+    with_mentions,
 )
 from jobmatch.server.index.lexical import query_vector
 from jobmatch.server.index.long_text import DEFAULT_READING, TextReading, keep_strongest, text_chunks
@@ -384,10 +387,22 @@ class OccupationIndex:
         async def run(opened: _Opened) -> SkillExtraction:
             lexical = opened.manifest.layout.skills_language or "en"
             units = extraction_units(text, strategy, language or lexical)
-            texts = embedding_texts(units)
             side: Side = strategy.side if self.embedder.asymmetric else "anchor"
-            vectors = unit_vectors(units, texts, await self.embedder.embed(texts, side), lexical)
-            recalled = await self._search_all(opened, [recall_plan(v, strategy) for v in vectors])
+
+            async def recall() -> tuple[list[UnitVectors], list[list[Hit]]]:
+                texts = unit_texts(units)
+                contexts = dict(zip(texts, await self.embedder.embed(texts, side), strict=True))
+                without_mentions = unit_vectors(units, contexts, lexical)
+                return without_mentions, await self._search_all(
+                    opened, [recall_plan(v, strategy) for v in without_mentions]
+                )
+
+            async def embed_words() -> dict[str, np.ndarray]:
+                words = mention_words(units)
+                return dict(zip(words, await self.embedder.embed(words, side), strict=True)) if words else {}
+
+            (contexts, recalled), words = await gather_pair(recall(), embed_words())
+            vectors = with_mentions(contexts, units, words)
             candidates = [{str(hit.payload["uri"]) for hit in hits} for hits in recalled]
             wanted = [sorted(found | {s.uri for s in essential}) for found in candidates]
             plans = [scoring_plan(v, strategy, uris) for v, uris in zip(vectors, wanted, strict=True)]

@@ -83,7 +83,7 @@ class JobMatchClientError(Exception):
     def from_stream_error(cls, error: pb.StreamError) -> JobMatchClientError:
         code = next((c for c in grpc.StatusCode if c.value[0] == error.code), grpc.StatusCode.UNKNOWN)
         delay = error.retry_delay_ms / 1000 if error.retry_delay_ms else None
-        return cls(code, error.message, reason=error.reason, retry_delay_s=delay)
+        return cls(code, error.message, reason=error.reason, field=error.field or None, retry_delay_s=delay)
 
 
 @dataclass(frozen=True)

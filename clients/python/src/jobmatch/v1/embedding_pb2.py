@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bjobmatch/v1/embedding.proto\x12\x0bjobmatch.v1\"\xc3\x01\n\x0c\x45mbedRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x1f\n\x04side\x18\x02 \x01(\x0e\x32\x11.jobmatch.v1.Side\x12\x0e\n\x06inputs\x18\x03 \x03(\t\x12\x16\n\tnormalize\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08truncate\x18\x05 \x01(\x08\x12\'\n\x08\x65ncoding\x18\x06 \x01(\x0e\x32\x15.jobmatch.v1.Encoding\x12\x12\n\ndimensions\x18\x07 \x01(\rB\x0c\n\n_normalize\"+\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\x12\x0e\n\x06packed\x18\x02 \x01(\x0c\"\x88\x01\n\x08Metadata\x12\x15\n\rprompt_tokens\x18\x01 \x01(\r\x12\x1c\n\x14tokenization_time_ns\x18\x02 \x01(\x04\x12\x15\n\rqueue_time_ns\x18\x03 \x01(\x04\x12\x19\n\x11inference_time_ns\x18\x04 \x01(\x04\x12\x15\n\rtotal_time_ns\x18\x05 \x01(\x04\"\x86\x01\n\rEmbedResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x11\n\tdimension\x18\x02 \x01(\r\x12*\n\nembeddings\x18\x03 \x03(\x0b\x32\x16.jobmatch.v1.Embedding\x12\'\n\x08metadata\x18\x04 \x01(\x0b\x32\x15.jobmatch.v1.Metadata\"L\n\x12\x45mbedStreamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x07request\x18\x02 \x01(\x0b\x32\x19.jobmatch.v1.EmbedRequest\"T\n\x0bStreamError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x16\n\x0eretry_delay_ms\x18\x04 \x01(\r\"\x86\x01\n\x13\x45mbedStreamResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12.\n\x08response\x18\x02 \x01(\x0b\x32\x1a.jobmatch.v1.EmbedResponseH\x00\x12)\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.jobmatch.v1.StreamErrorH\x00\x42\x08\n\x06result\"\x13\n\x11ListModelsRequest\"\xd0\x01\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\r\x12\x12\n\nasymmetric\x18\x04 \x01(\x08\x12 \n\x05sides\x18\x05 \x03(\x0e\x32\x11.jobmatch.v1.Side\x12\x18\n\x10max_input_tokens\x18\x06 \x01(\r\x12\x0e\n\x06\x64\x65vice\x18\x07 \x01(\t\x12\r\n\x05\x64type\x18\x08 \x01(\t\x12\x12\n\nis_default\x18\t \x01(\x08\x12\x0f\n\x07\x62\x61\x63kend\x18\n \x01(\t\"<\n\x12ListModelsResponse\x12&\n\x06models\x18\x01 \x03(\x0b\x32\x16.jobmatch.v1.ModelInfo*@\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSIDE_ANCHOR\x10\x01\x12\x11\n\rSIDE_POSITIVE\x10\x02*U\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x45NCODING_FLOAT\x10\x01\x12\x1b\n\x17\x45NCODING_PACKED_FLOAT32\x10\x02\x32\xf7\x01\n\x10\x45mbeddingService\x12>\n\x05\x45mbed\x12\x19.jobmatch.v1.EmbedRequest\x1a\x1a.jobmatch.v1.EmbedResponse\x12T\n\x0b\x45mbedStream\x12\x1f.jobmatch.v1.EmbedStreamRequest\x1a .jobmatch.v1.EmbedStreamResponse(\x01\x30\x01\x12M\n\nListModels\x12\x1e.jobmatch.v1.ListModelsRequest\x1a\x1f.jobmatch.v1.ListModelsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bjobmatch/v1/embedding.proto\x12\x0bjobmatch.v1\"\xc3\x01\n\x0c\x45mbedRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x1f\n\x04side\x18\x02 \x01(\x0e\x32\x11.jobmatch.v1.Side\x12\x0e\n\x06inputs\x18\x03 \x03(\t\x12\x16\n\tnormalize\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08truncate\x18\x05 \x01(\x08\x12\'\n\x08\x65ncoding\x18\x06 \x01(\x0e\x32\x15.jobmatch.v1.Encoding\x12\x12\n\ndimensions\x18\x07 \x01(\rB\x0c\n\n_normalize\"+\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\x12\x0e\n\x06packed\x18\x02 \x01(\x0c\"\x88\x01\n\x08Metadata\x12\x15\n\rprompt_tokens\x18\x01 \x01(\r\x12\x1c\n\x14tokenization_time_ns\x18\x02 \x01(\x04\x12\x15\n\rqueue_time_ns\x18\x03 \x01(\x04\x12\x19\n\x11inference_time_ns\x18\x04 \x01(\x04\x12\x15\n\rtotal_time_ns\x18\x05 \x01(\x04\"\x86\x01\n\rEmbedResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x11\n\tdimension\x18\x02 \x01(\r\x12*\n\nembeddings\x18\x03 \x03(\x0b\x32\x16.jobmatch.v1.Embedding\x12\'\n\x08metadata\x18\x04 \x01(\x0b\x32\x15.jobmatch.v1.Metadata\"L\n\x12\x45mbedStreamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x07request\x18\x02 \x01(\x0b\x32\x19.jobmatch.v1.EmbedRequest\"c\n\x0bStreamError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x16\n\x0eretry_delay_ms\x18\x04 \x01(\r\x12\r\n\x05\x66ield\x18\x05 \x01(\t\"\x86\x01\n\x13\x45mbedStreamResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12.\n\x08response\x18\x02 \x01(\x0b\x32\x1a.jobmatch.v1.EmbedResponseH\x00\x12)\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.jobmatch.v1.StreamErrorH\x00\x42\x08\n\x06result\"\x13\n\x11ListModelsRequest\"\xd0\x01\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\r\x12\x12\n\nasymmetric\x18\x04 \x01(\x08\x12 \n\x05sides\x18\x05 \x03(\x0e\x32\x11.jobmatch.v1.Side\x12\x18\n\x10max_input_tokens\x18\x06 \x01(\r\x12\x0e\n\x06\x64\x65vice\x18\x07 \x01(\t\x12\r\n\x05\x64type\x18\x08 \x01(\t\x12\x12\n\nis_default\x18\t \x01(\x08\x12\x0f\n\x07\x62\x61\x63kend\x18\n \x01(\t\"<\n\x12ListModelsResponse\x12&\n\x06models\x18\x01 \x03(\x0b\x32\x16.jobmatch.v1.ModelInfo*@\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSIDE_ANCHOR\x10\x01\x12\x11\n\rSIDE_POSITIVE\x10\x02*U\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x45NCODING_FLOAT\x10\x01\x12\x1b\n\x17\x45NCODING_PACKED_FLOAT32\x10\x02\x32\xf7\x01\n\x10\x45mbeddingService\x12>\n\x05\x45mbed\x12\x19.jobmatch.v1.EmbedRequest\x1a\x1a.jobmatch.v1.EmbedResponse\x12T\n\x0b\x45mbedStream\x12\x1f.jobmatch.v1.EmbedStreamRequest\x1a .jobmatch.v1.EmbedStreamResponse(\x01\x30\x01\x12M\n\nListModels\x12\x1e.jobmatch.v1.ListModelsRequest\x1a\x1f.jobmatch.v1.ListModelsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'jobmatch.v1.embedding_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SIDE']._serialized_start=1158
-  _globals['_SIDE']._serialized_end=1222
-  _globals['_ENCODING']._serialized_start=1224
-  _globals['_ENCODING']._serialized_end=1309
+  _globals['_SIDE']._serialized_start=1173
+  _globals['_SIDE']._serialized_end=1237
+  _globals['_ENCODING']._serialized_start=1239
+  _globals['_ENCODING']._serialized_end=1324
   _globals['_EMBEDREQUEST']._serialized_start=45
   _globals['_EMBEDREQUEST']._serialized_end=240
   _globals['_EMBEDDING']._serialized_start=242
@@ -46,15 +46,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMBEDSTREAMREQUEST']._serialized_start=563
   _globals['_EMBEDSTREAMREQUEST']._serialized_end=639
   _globals['_STREAMERROR']._serialized_start=641
-  _globals['_STREAMERROR']._serialized_end=725
-  _globals['_EMBEDSTREAMRESPONSE']._serialized_start=728
-  _globals['_EMBEDSTREAMRESPONSE']._serialized_end=862
-  _globals['_LISTMODELSREQUEST']._serialized_start=864
-  _globals['_LISTMODELSREQUEST']._serialized_end=883
-  _globals['_MODELINFO']._serialized_start=886
-  _globals['_MODELINFO']._serialized_end=1094
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1096
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1156
-  _globals['_EMBEDDINGSERVICE']._serialized_start=1312
-  _globals['_EMBEDDINGSERVICE']._serialized_end=1559
+  _globals['_STREAMERROR']._serialized_end=740
+  _globals['_EMBEDSTREAMRESPONSE']._serialized_start=743
+  _globals['_EMBEDSTREAMRESPONSE']._serialized_end=877
+  _globals['_LISTMODELSREQUEST']._serialized_start=879
+  _globals['_LISTMODELSREQUEST']._serialized_end=898
+  _globals['_MODELINFO']._serialized_start=901
+  _globals['_MODELINFO']._serialized_end=1109
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1111
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1171
+  _globals['_EMBEDDINGSERVICE']._serialized_start=1327
+  _globals['_EMBEDDINGSERVICE']._serialized_end=1574
 # @@protoc_insertion_point(module_scope)

@@ -86,16 +86,18 @@ class EmbedStreamRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., request: _Optional[_Union[EmbedRequest, _Mapping]] = ...) -> None: ...
 
 class StreamError(_message.Message):
-    __slots__ = ("code", "message", "reason", "retry_delay_ms")
+    __slots__ = ("code", "message", "reason", "retry_delay_ms", "field")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     RETRY_DELAY_MS_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
     code: int
     message: str
     reason: str
     retry_delay_ms: int
-    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., reason: _Optional[str] = ..., retry_delay_ms: _Optional[int] = ...) -> None: ...
+    field: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., reason: _Optional[str] = ..., retry_delay_ms: _Optional[int] = ..., field: _Optional[str] = ...) -> None: ...
 
 class EmbedStreamResponse(_message.Message):
     __slots__ = ("id", "response", "error")
