@@ -229,8 +229,9 @@ async def test_filters_match_any_value_of_a_list_payload_and_every_condition(cre
     await created.upsert("c", points)
     query = rng.standard_normal(DIM).astype(np.float32)
 
-    async def found(**any_of: tuple[str, ...]) -> set[str]:
-        (hits,) = await created.query_batch("c", [title_plan(query, filter=PayloadFilter(any_of), fields=("uri",))])
+    async def found(ids: tuple[str, ...] = (), **any_of: tuple[str, ...]) -> set[str]:
+        plan = title_plan(query, filter=PayloadFilter(any_of, ids), fields=("uri",))
+        (hits,) = await created.query_batch("c", [plan])
         return {str(h.payload["uri"]) for h in hits}
 
     assert await found() == {"nurse", "analyst", "cook", "driver"}
@@ -238,6 +239,9 @@ async def test_filters_match_any_value_of_a_list_payload_and_every_condition(cre
     assert await found(isco_prefixes=("22", "5")) == {"nurse", "cook"}  # any of the values
     assert await found(languages=("de",)) == {"nurse", "cook", "driver"}  # one value of a list
     assert await found(isco_prefixes=("2", "8"), languages=("de",)) == {"nurse", "driver"}  # both conditions
+    named = tuple(point_id(n) for n in ("nurse", "analyst", "never written"))
+    assert await found(named) == {"nurse", "analyst"}  # only these points
+    assert await found(named, languages=("de",)) == {"nurse"}  # and the keyword conditions
     assert await found(isco_prefixes=("25",), languages=("de",)) == set()
     assert await found(isco_prefixes=("9",)) == set()
 
@@ -317,6 +321,7 @@ def comparison_plans(rng: np.random.Generator) -> list[QueryPlan]:
     fields = ("uri", "isco_prefixes")
     lexical = Probe("terms", "terms", SparseVector((1, 2, 7, 23), (1.0, 1.0, 1.0, 1.0)))
     bm25 = FamilyWeight("terms", 0.5, saturation=8.0)
+    some = tuple(point_id(f"o{i}") for i in range(0, POINTS, 7))  # by point id, as extraction scores candidates
     return [
         QueryPlan((lexical,), (FamilyWeight("terms", 1.0),), 10, 10, fields=fields),
         QueryPlan((*labels, lexical), (FamilyWeight("labels", 1.0), bm25), 10, 50, fields=fields),
@@ -331,6 +336,7 @@ def comparison_plans(rng: np.random.Generator) -> list[QueryPlan]:
             (*labels, skills), fused, 10, 50, PayloadFilter({"isco_prefixes": ("3", "4"), "languages": ("de",)}), fields
         ),
         title_plan(query, 5, filter=PayloadFilter({"languages": ("de",)}), fields=("languages",)),
+        QueryPlan((*labels, lexical), (FamilyWeight("labels", 1.0), bm25), 10, 10, PayloadFilter(ids=some), fields),
     ]
 
 

@@ -54,6 +54,7 @@ from jobmatch.server.index.embedder import Side
 from jobmatch.server.index.errors import InvalidQuery
 from jobmatch.server.index.lexical import query_vector
 from jobmatch.server.index.plan import FamilyWeight, Hit, PayloadFilter, Probe, QueryPlan, SparseVector
+from jobmatch.server.index.schema import point_id
 from jobmatch.server.index.segments import Segment, segment
 from jobmatch.server.index.strategies import BM25_SATURATION
 
@@ -356,7 +357,7 @@ def scoring_plan(vectors: UnitVectors, strategy: ExtractionStrategy, uris: Seque
         strategy.weights(mentions=strategy.mention > 0 and len(vectors.mentions) > 0),
         limit=len(uris),
         depth=len(uris),
-        filter=PayloadFilter({"uri": tuple(uris)}),
+        filter=PayloadFilter(ids=tuple(point_id(uri) for uri in uris)),
         fields=_SKILL_FIELDS,
         exact=True,
     )

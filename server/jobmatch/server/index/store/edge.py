@@ -396,7 +396,10 @@ def _probe_query(probe: Probe) -> Any:
 def _edge_filter(payload_filter: PayloadFilter) -> qe.Filter | None:
     if not payload_filter:
         return None
-    return qe.Filter(must=[qe.FieldCondition(k, match=qe.MatchAny(list(v))) for k, v in payload_filter.any_of.items()])
+    must: list[Any] = [qe.FieldCondition(k, match=qe.MatchAny(list(v))) for k, v in payload_filter.any_of.items()]
+    if payload_filter.ids:
+        must.append(qe.HasIdCondition(set(payload_filter.ids)))
+    return qe.Filter(must=must)
 
 
 def _edge_query(plan: QueryPlan) -> qe.QueryRequest:

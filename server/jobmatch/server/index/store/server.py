@@ -196,9 +196,12 @@ def _probe_query(probe: Probe) -> Any:
 def _filter(payload_filter: PayloadFilter) -> qm.Filter | None:
     if not payload_filter:
         return None
-    return qm.Filter(
-        must=[qm.FieldCondition(key=k, match=qm.MatchAny(any=list(v))) for k, v in payload_filter.any_of.items()]
-    )
+    must: list[Any] = [
+        qm.FieldCondition(key=k, match=qm.MatchAny(any=list(v))) for k, v in payload_filter.any_of.items()
+    ]
+    if payload_filter.ids:
+        must.append(qm.HasIdCondition(has_id=list(payload_filter.ids)))
+    return qm.Filter(must=must)
 
 
 def _request(plan: QueryPlan) -> qm.QueryRequest:
