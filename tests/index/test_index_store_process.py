@@ -83,6 +83,18 @@ async def test_the_index_errors_come_back_with_their_kind_and_fields(tmp_path: P
     assert await gone(path)  # the refused store process exited
 
 
+async def test_signals_for_the_server_leave_the_store_process_serving(tmp_path: Path) -> None:
+    path = tmp_path / "qdrant"
+    async with await open_store(path, own_process=True) as store:
+        await store.create_collection("c", SPEC, {})
+        (pid,) = store_processes(path)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # as a terminal or systemd sends them to the group
+            os.kill(pid, signum)
+        await asyncio.sleep(0.2)
+        assert await store.count("c") == 0  # still there: the server decides when it closes
+    assert await gone(path)
+
+
 async def test_a_dead_store_process_fails_every_call_as_unavailable_without_hanging(tmp_path: Path) -> None:
     path = tmp_path / "qdrant"
     store = await open_store(path, own_process=True)

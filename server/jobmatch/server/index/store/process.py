@@ -200,5 +200,8 @@ def _reply(pipe: multiprocessing.connection.Connection, failed: bool, value: Any
 
 
 if __name__ == "__main__":  # the child: python -m jobmatch.server.index.store.process FD PATH
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then closes this store
+    # Ctrl-C, or a SIGTERM sent to the whole process group (systemd, a terminal), is for the server:
+    # it then closes this store (a flush), or dies and this process closes it when the pipe closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _serve(Path(sys.argv[2]), multiprocessing.connection.Connection(int(sys.argv[1])))
