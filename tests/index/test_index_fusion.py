@@ -17,8 +17,16 @@ import pytest
 
 from jobmatch.server.index import InvalidQuery, Layout, PointData, QdrantStore, point_id
 from jobmatch.server.index.plan import FamilyWeight, FusionTerm, PayloadFilter, Probe, QueryPlan, SparseVector
+from jobmatch.server.index.search import forms_probe
 from jobmatch.server.index.store import CollectionSpec, DenseSpec
-from jobmatch.server.index.strategies import DEFAULT_STRATEGIES, STRATEGIES, Ranking, SearchSpec, plan_search
+from jobmatch.server.index.strategies import (
+    DEFAULT_STRATEGIES,
+    STRATEGIES,
+    ProbeSpec,
+    Ranking,
+    SearchSpec,
+    plan_search,
+)
 from tests.index.scoring import STORED_ATOL
 
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
@@ -369,3 +377,28 @@ async def test_a_saturated_bm25_family_mixes_with_cosines(tiny: tuple[QdrantStor
         expected[point.id] = (1.0 * labels + 0.5 * lexical / (lexical + saturation)) / 1.5
     assert {h.id: h.score for h in hits} == pytest.approx(expected, abs=STORED_ATOL)
     assert [h.id for h in hits] == [pid for pid, _ in ranked(expected)]
+
+
+async def test_two_query_forms_in_one_probe_score_the_mean_of_their_cosines(tiny: tuple[QdrantStore, Tiny]) -> None:
+    """``forms_probe``: a title as sent and as cleaned, searched together: a skill-list point scores its
+    mean cosine with the two forms; a label multivector its best label by that mean."""
+    store, data = tiny
+    rng = np.random.default_rng(4)
+    forms = unit(rng.standard_normal((2, DIM))).astype(np.float32)  # the two forms' unit embeddings
+    specs = {
+        "skills": ProbeSpec("skills", "skills", "anchor", multi=False, language=None),
+        "labels": ProbeSpec("labels_en", "labels", "anchor", multi=True, language="en"),
+    }
+    for family, spec in specs.items():
+        probe = forms_probe(spec, ("sent", "cleaned"), {"anchor": forms})
+        plan = QueryPlan((probe,), (FamilyWeight(family, 1.0),), limit=8, depth=8)
+        (hits,) = await store.query_batch(COLLECTION, [plan])
+        expected = {}
+        for point in data.points:
+            if spec.vector in point.vectors:
+                rows = np.atleast_2d(unit(np.asarray(point.vectors[spec.vector])))
+                expected[point.id] = float(np.max((rows @ forms.T).mean(axis=1)))  # best row by the mean
+        assert {h.id: h.score for h in hits} == pytest.approx(expected, abs=STORED_ATOL), family
+    one = forms_probe(specs["skills"], ("sent",), {"anchor": forms[:1]})
+    assert one.scale == pytest.approx(1.0)  # one form: itself
+    np.testing.assert_allclose(one.query, forms[0], atol=1e-6)
