@@ -27,7 +27,8 @@ What it does:
 5. times ``extract_skills`` (default top_k and threshold) on a ~3,000-word CV-like text made of
    ESCO occupation descriptions, bullets and skill lists: the median of ``--cv-runs`` after one
    warm-up, each run waiting up to ``--quiet-s`` for an idle machine, with the cores other
-   processes used meanwhile;
+   processes used meanwhile; with the store in this process, then in a process of its own as the
+   server runs it;
 6. saves everything as ``benchmarks/results/skill-extraction-<timestamp>.json``.
 
 Tune on validation splits only. This benchmark uses the ESCO classification of the European
@@ -261,6 +262,13 @@ async def main(args: argparse.Namespace) -> None:
         async with await open_store(args.index_dir) as store:
             index = await build_index(args, engine, store)
             results = await evaluate(args, index)
+        # the CV again as the server runs it: the store in a process of its own (store/process.py)
+        async with await open_store(args.index_dir, own_process=True) as store:
+            index = OccupationIndex(store, EngineEmbedder(engine, args.model_name))
+            dataset = load_snapshot() if args.snapshot else load_bundles([args.esco_dir])
+            cv = await time_cv(index, cv_text(dataset, args.cv_words), args.cv_runs, args.quiet_s)
+            print(f"the same CV, the store in its own process (as the server): median {cv['median_s']:.3f} s")
+            results["cv_store_process"] = cv
     finally:
         await engine.close()
     print(write_results("skill-extraction", results, None))

@@ -68,6 +68,7 @@ __all__ = [
     "EXTRACTION_SIDE",
     "MAX_EVIDENCE",
     "MAX_EXTRACT_TOP_K",
+    "SKILL_FIELDS",
     "Evidence",
     "ExtractedSkill",
     "ExtractionStrategy",
@@ -76,9 +77,11 @@ __all__ = [
     "SkillScores",
     "Unit",
     "UnitVectors",
+    "best_skills",
     "check_extraction",
     "collect_scores",
     "extraction_units",
+    "gap_reached",
     "mention_words",
     "rank_skills",
     "recall_plan",
@@ -103,7 +106,10 @@ mean of the families (:class:`ExtractionStrategy`), so the threshold belongs to 
 and to that model: another model may need its own (pass ``min_score``)."""
 MAX_EVIDENCE = 3
 
-_SKILL_FIELDS = ("uri", "label", "skill_type")
+SKILL_FIELDS = ("uri", "label", "skill_type")
+"""The payload an extracted skill is described with, read once for the skills a response names: the
+recall and scoring plans return point ids and scores only (30,000 hits of a CV with payloads cost
+the engine and the store process's pipe more than the scoring itself)."""
 _WORD = re.compile(r"[^\W_](?:[\w+#&./'\u2019-]*[\w+#])?")
 """A word: starts with a letter or digit, may hold inner punctuation ("CI/CD", "Node.js", "C++",
 "C#"), never ends with a dot, comma or bracket."""
@@ -339,26 +345,24 @@ def _probes(vectors: UnitVectors, strategy: ExtractionStrategy, *, recall: bool)
 
 
 def recall_plan(vectors: UnitVectors, strategy: ExtractionStrategy) -> QueryPlan:
-    """The unit's ``candidates`` best skills by context and lexical evidence (payload: the URI)."""
+    """The unit's ``candidates`` best skills by context and lexical evidence (point ids, no payload)."""
     return QueryPlan(
         _probes(vectors, strategy, recall=True),
         strategy.weights(recall=True),
         limit=strategy.candidates,
         depth=strategy.candidates,
-        fields=("uri",),
         exact=strategy.exact_recall,
     )
 
 
-def scoring_plan(vectors: UnitVectors, strategy: ExtractionStrategy, uris: Sequence[str]) -> QueryPlan:
-    """The exact score of the skills ``uris`` in this unit: every family, every mention."""
+def scoring_plan(vectors: UnitVectors, strategy: ExtractionStrategy, ids: Sequence[str]) -> QueryPlan:
+    """The exact score of the skills with these point ids in this unit: every family, every mention."""
     return QueryPlan(
         _probes(vectors, strategy, recall=False),
         strategy.weights(mentions=strategy.mention > 0 and len(vectors.mentions) > 0),
-        limit=len(uris),
-        depth=len(uris),
-        filter=PayloadFilter(ids=tuple(point_id(uri) for uri in uris)),
-        fields=_SKILL_FIELDS,
+        limit=len(ids),
+        depth=len(ids),
+        filter=PayloadFilter(ids=tuple(ids)),
         exact=True,
     )
 
@@ -368,10 +372,8 @@ def scoring_plan(vectors: UnitVectors, strategy: ExtractionStrategy, uris: Seque
 
 @dataclass(slots=True)
 class SkillScores:
-    """A skill's score in each unit where it was scored: (score, unit index), and its payload."""
+    """A skill's score in each unit where it was scored: (score, unit index)."""
 
-    label: str
-    skill_type: str
     units: list[tuple[float, int]] = field(default_factory=list)
     best: float = -math.inf
 
@@ -383,44 +385,55 @@ class SkillScores:
 def collect_scores(
     scored: Sequence[Sequence[Hit]], recalled: Sequence[set[str]] | None = None
 ) -> dict[str, SkillScores]:
-    """URI -> the skill's scores per unit, from each unit's scoring hits (``scored[i]`` for unit ``i``).
+    """Point id -> the skill's scores per unit, from each unit's scoring hits (``scored[i]`` for unit ``i``).
 
-    With ``recalled``, a unit's hit counts only for a skill that unit recalled (not one scored there
-    only because a skill gap asked for it), so the ranking does not depend on the gap's occupation.
+    With ``recalled`` (point ids per unit), a unit's hit counts only for a skill that unit recalled (not
+    one scored there only because a skill gap asked for it), so the ranking does not depend on the gap's
+    occupation.
     """
     found: dict[str, SkillScores] = {}
     for index, hits in enumerate(scored):
         for hit in hits:
-            uri = str(hit.payload.get("uri", ""))
-            if not uri or (recalled is not None and uri not in recalled[index]):
-                continue
-            if uri not in found:
-                found[uri] = SkillScores(str(hit.payload.get("label", "")), str(hit.payload.get("skill_type", "")))
-            found[uri].add(hit.score, index)
+            if recalled is None or hit.id in recalled[index]:
+                found.setdefault(hit.id, SkillScores()).add(hit.score, index)
     return found
 
 
+def best_skills(found: Mapping[str, SkillScores], threshold: float | None, top_k: int) -> list[str]:
+    """The point ids of the ``top_k`` best skills reaching ``threshold`` (None: all), ties by id."""
+    order = sorted(found, key=lambda pid: (-found[pid].best, pid))
+    return [pid for pid in order if threshold is None or found[pid].best >= threshold][:top_k]
+
+
 def _extracted(
-    uri: str, scores: SkillScores, units: Sequence[Unit], evidence_threshold: float, relations: Mapping[str, str]
+    skill: Mapping[str, object],
+    scores: SkillScores,
+    units: Sequence[Unit],
+    evidence_threshold: float,
+    relations: Mapping[str, str],
 ) -> ExtractedSkill:
     ranked = sorted(scores.units, key=lambda pair: (-pair[0], pair[1]))
     chosen = [ranked[0], *(pair for pair in ranked[1:] if pair[0] >= evidence_threshold)][:MAX_EVIDENCE]
     evidence = tuple(Evidence(units[i].span.start, units[i].span.end, units[i].span.text) for _, i in chosen)
-    return ExtractedSkill(uri, scores.label, ranked[0][0], scores.skill_type, evidence, relations.get(uri, ""))
+    uri = str(skill.get("uri", ""))
+    label, skill_type = str(skill.get("label", "")), str(skill.get("skill_type", ""))
+    return ExtractedSkill(uri, label, ranked[0][0], skill_type, evidence, relations.get(uri, ""))
 
 
 def rank_skills(
     found: Mapping[str, SkillScores],
+    described: Mapping[str, Mapping[str, object]],
     units: Sequence[Unit],
     threshold: float | None,
     top_k: int,
     relations: Mapping[str, str],
 ) -> tuple[ExtractedSkill, ...]:
-    """The ``top_k`` best skills reaching ``threshold`` (None: all), ties by URI, with their evidence."""
-    order = sorted(found, key=lambda uri: (-found[uri].best, uri))
-    kept = [uri for uri in order if threshold is None or found[uri].best >= threshold][:top_k]
+    """The ``top_k`` best skills reaching ``threshold`` (None: all), with their evidence; ``described``:
+    point id -> the :data:`SKILL_FIELDS` of (at least) those skills (one that a concurrent sync removed
+    since it was scored is left out)."""
     evidence_threshold = DEFAULT_EXTRACT_MIN_SCORE if threshold is None else threshold
-    return tuple(_extracted(uri, found[uri], units, evidence_threshold, relations) for uri in kept)
+    kept = [pid for pid in best_skills(found, threshold, top_k) if pid in described]
+    return tuple(_extracted(described[pid], found[pid], units, evidence_threshold, relations) for pid in kept)
 
 
 def relations(essential: Iterable[SkillRef], optional: Iterable[SkillRef]) -> dict[str, str]:
@@ -430,23 +443,32 @@ def relations(essential: Iterable[SkillRef], optional: Iterable[SkillRef]) -> di
     return found
 
 
+def gap_reached(
+    essential: Sequence[SkillRef], found: Mapping[str, SkillScores], threshold: float | None
+) -> dict[str, SkillScores]:
+    """Point id -> scores of the essential skills that reach the threshold (the default one when None:
+    with none, every essential skill would count as shown)."""
+    cut = DEFAULT_EXTRACT_MIN_SCORE if threshold is None else threshold
+    ids = (point_id(s.uri) for s in essential)
+    return {pid: found[pid] for pid in ids if pid in found and found[pid].best >= cut}
+
+
 def skill_gap(
     occupation_uri: str,
     occupation_label: str,
     essential: Sequence[SkillRef],
     found: Mapping[str, SkillScores],
+    described: Mapping[str, Mapping[str, object]],
     units: Sequence[Unit],
     threshold: float | None,
 ) -> SkillGap:
-    """Which essential skills reach the threshold (shown, best first) and which not (missing, ESCO's order).
-
-    Without a threshold (a pure ranking) the default one judges the gap: with none, every essential
-    skill would count as shown.
-    """
+    """Which essential skills reach the threshold (shown, best first) and which not (missing, ESCO's
+    order); ``described`` holds the :data:`SKILL_FIELDS` of those reached (:func:`gap_reached`)."""
     cut = DEFAULT_EXTRACT_MIN_SCORE if threshold is None else threshold
-    reached = {s.uri: found[s.uri] for s in essential if s.uri in found and found[s.uri].best >= cut}
-    essential_relations = dict.fromkeys(reached, "essential")
-    shown = rank_skills(reached, units, cut, len(reached) or 1, essential_relations) if reached else ()
-    missing = tuple(s for s in essential if s.uri not in reached)
+    reached = gap_reached(essential, found, threshold)
+    essential_relations = {str(described[pid].get("uri", "")): "essential" for pid in reached if pid in described}
+    shown = rank_skills(reached, described, units, cut, len(reached) or 1, essential_relations) if reached else ()
+    shown_uris = {skill.uri for skill in shown}
+    missing = tuple(s for s in essential if s.uri not in shown_uris)
     coverage = len(shown) / len(essential) if essential else 0.0
     return SkillGap(occupation_uri, occupation_label, shown, missing, coverage)

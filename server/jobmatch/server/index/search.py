@@ -29,12 +29,15 @@ from jobmatch.server.index.errors import EmptyIndex, IndexNotFound, InvalidFilte
 from jobmatch.server.index.extraction import (
     DEFAULT_EXTRACT_TOP_K,
     DEFAULT_EXTRACTION,
+    SKILL_FIELDS,
     ExtractionStrategy,
     SkillExtraction,
     UnitVectors,
+    best_skills,
     check_extraction,
     collect_scores,
     extraction_units,
+    gap_reached,
     mention_words,
     rank_skills,
     recall_plan,
@@ -403,15 +406,21 @@ class OccupationIndex:
 
             (contexts, recalled), words = await gather_pair(recall(), embed_words())
             vectors = with_mentions(contexts, units, words)
-            candidates = [{str(hit.payload["uri"]) for hit in hits} for hits in recalled]
-            wanted = [sorted(found | {s.uri for s in essential}) for found in candidates]
-            plans = [scoring_plan(v, strategy, uris) for v, uris in zip(vectors, wanted, strict=True)]
+            candidates = [{hit.id for hit in hits} for hits in recalled]
+            essential_ids = {point_id(s.uri) for s in essential}
+            wanted = [sorted(found | essential_ids) for found in candidates]
+            plans = [scoring_plan(v, strategy, ids) for v, ids in zip(vectors, wanted, strict=True)]
             scored = await self._search_all(opened, plans)
-            skills = rank_skills(collect_scores(scored, candidates), units, threshold, top_k, related)
+            found = collect_scores(scored, candidates)
+            gap_found = collect_scores(scored) if occupation is not None else {}
+            named = [*best_skills(found, threshold, top_k), *gap_reached(essential, gap_found, threshold)]
+            records = await self.store.retrieve(opened.collection, list(dict.fromkeys(named)), SKILL_FIELDS)
+            described = {record.id: record.payload for record in records}
+            skills = rank_skills(found, described, units, threshold, top_k, related)
             gap = None
             if occupation is not None:
                 label = occupation.label(language)
-                gap = skill_gap(occupation.uri, label, essential, collect_scores(scored), units, threshold)
+                gap = skill_gap(occupation.uri, label, essential, gap_found, described, units, threshold)
             return SkillExtraction(skills, 0.0 if threshold is None else threshold, gap)
 
         return await self._with_index("skills", run)
