@@ -32,6 +32,7 @@ from jobmatch.server.index.extraction import (
     SKILL_FIELDS,
     ExtractionStrategy,
     SkillExtraction,
+    Unit,
     UnitVectors,
     best_skills,
     check_extraction,
@@ -390,23 +391,7 @@ class OccupationIndex:
         async def run(opened: _Opened) -> SkillExtraction:
             lexical = opened.manifest.layout.skills_language or "en"
             units = extraction_units(text, strategy, language or lexical)
-            side: Side = strategy.side if self.embedder.asymmetric else "anchor"
-
-            async def recall() -> tuple[list[UnitVectors], list[list[Hit]]]:
-                texts = unit_texts(units)
-                contexts = dict(zip(texts, await self.embedder.embed(texts, side), strict=True))
-                without_mentions = unit_vectors(units, contexts, lexical)
-                return without_mentions, await self._search_all(
-                    opened, [recall_plan(v, strategy) for v in without_mentions]
-                )
-
-            async def embed_words() -> dict[str, np.ndarray]:
-                words = mention_words(units)
-                return dict(zip(words, await self.embedder.embed(words, side), strict=True)) if words else {}
-
-            (contexts, recalled), words = await gather_pair(recall(), embed_words())
-            vectors = with_mentions(contexts, units, words)
-            candidates = [{hit.id for hit in hits} for hits in recalled]
+            vectors, candidates = await self._recalled(opened, units, lexical, strategy)
             essential_ids = {point_id(s.uri) for s in essential}
             wanted = [sorted(found | essential_ids) for found in candidates]
             plans = [scoring_plan(v, strategy, ids) for v, ids in zip(vectors, wanted, strict=True)]
@@ -414,8 +399,7 @@ class OccupationIndex:
             found = collect_scores(scored, candidates)
             gap_found = collect_scores(scored) if occupation is not None else {}
             named = [*best_skills(found, threshold, top_k), *gap_reached(essential, gap_found, threshold)]
-            records = await self.store.retrieve(opened.collection, list(dict.fromkeys(named)), SKILL_FIELDS)
-            described = {record.id: record.payload for record in records}
+            described = await self._described(opened, named)
             skills = rank_skills(found, described, units, threshold, top_k, related)
             gap = None
             if occupation is not None:
@@ -424,6 +408,33 @@ class OccupationIndex:
             return SkillExtraction(skills, 0.0 if threshold is None else threshold, gap)
 
         return await self._with_index("skills", run)
+
+    async def _recalled(
+        self, opened: _Opened, units: Sequence[Unit], lexical: str, strategy: ExtractionStrategy
+    ) -> tuple[list[UnitVectors], list[set[str]]]:
+        """Each unit's query vectors and the point ids of the skills its recall found. The units and the
+        mention words are embedded at once, and the recall starts as soon as the units' vectors are in."""
+        side: Side = strategy.side if self.embedder.asymmetric else "anchor"
+
+        async def recall() -> tuple[list[UnitVectors], list[list[Hit]]]:
+            texts = unit_texts(units)
+            contexts = dict(zip(texts, await self.embedder.embed(texts, side), strict=True))
+            without_mentions = unit_vectors(units, contexts, lexical)
+            return without_mentions, await self._search_all(
+                opened, [recall_plan(v, strategy) for v in without_mentions]
+            )
+
+        async def embed_words() -> dict[str, np.ndarray]:
+            words = mention_words(units)
+            return dict(zip(words, await self.embedder.embed(words, side), strict=True)) if words else {}
+
+        (contexts, recalled), words = await gather_pair(recall(), embed_words())
+        return with_mentions(contexts, units, words), [{hit.id for hit in hits} for hits in recalled]
+
+    async def _described(self, opened: _Opened, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Point id -> the :data:`SKILL_FIELDS` of these skills (each read once)."""
+        records = await self.store.retrieve(opened.collection, list(dict.fromkeys(ids)), SKILL_FIELDS)
+        return {record.id: record.payload for record in records}
 
     async def _gap_occupation(self, uri: str | None) -> OccupationRecord | None:
         """The occupation of a skill gap (None: none asked); OccupationNotFound when the index lacks it."""
