@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,20 +110,22 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
-def tree_cpu_s(pid: int) -> float | None:
-    """:func:`process_cpu_s` summed over :func:`process_tree`; None once ``pid`` is gone."""
-    own = process_cpu_s(pid)
+def _tree_sum(pid: int, measure: Callable[[int], float | None]) -> float | None:
+    """``measure`` summed over :func:`process_tree`; None once ``pid`` is gone."""
+    own = measure(pid)
     if own is None:
         return None
-    return own + sum(process_cpu_s(child) or 0.0 for child in process_tree(pid)[1:])
+    return own + sum(measure(child) or 0.0 for child in process_tree(pid)[1:])
+
+
+def tree_cpu_s(pid: int) -> float | None:
+    """:func:`process_cpu_s` of ``pid`` and the processes below it."""
+    return _tree_sum(pid, process_cpu_s)
 
 
 def tree_rss_mb(pid: int) -> float | None:
-    """:func:`process_rss_mb` summed over :func:`process_tree`; None once ``pid`` is gone."""
-    own = process_rss_mb(pid)
-    if own is None:
-        return None
-    return own + sum(process_rss_mb(child) or 0.0 for child in process_tree(pid)[1:])
+    """:func:`process_rss_mb` of ``pid`` and the processes below it."""
+    return _tree_sum(pid, process_rss_mb)
 
 
 def thread_cpu_s(pid: int) -> dict[int, tuple[str, float]]:

@@ -109,8 +109,7 @@ class ProcessBackend:
         return self._call("retrieve", collection, list(ids), fields, with_vectors=with_vectors)
 
     def query_batch(self, collection: str, plans: Sequence[QueryPlan]) -> list[list[Hit]]:
-        rows = self._call("query_batch", collection, list(plans))
-        return [[Hit(*row) for row in hits] for hits in rows]
+        return self._call("query_batch", collection, list(plans))
 
     def finish_build(self, collection: str) -> None:
         self._call("finish_build", collection)
@@ -190,12 +189,7 @@ def _answer(backend: Any, pipe: multiprocessing.connection.Connection) -> None:
         except Exception as exc:
             _reply(pipe, True, exc)
         else:
-            _reply(pipe, False, _hit_rows(result) if method == "query_batch" else result)
-
-
-def _hit_rows(results: list[list[Hit]]) -> list[list[tuple[str, float, Any]]]:
-    """Hits as (id, score, payload) tuples: they pickle in half the time of Hit objects (a CV's 30,000)."""
-    return [[(hit.id, hit.score, hit.payload) for hit in hits] for hits in results]
+            _reply(pipe, False, result)
 
 
 def _reply(pipe: multiprocessing.connection.Connection, failed: bool, value: Any) -> None:
