@@ -31,7 +31,7 @@ from jobmatch.server.index import (
     sync_skills,
 )
 from jobmatch.server.index.documents import skills_layout
-from jobmatch.server.index.extraction import DEFAULT_EXTRACTION, extraction_units
+from jobmatch.server.index.extraction import DEFAULT_EXTRACTION, SkillScores, extraction_units, rank_skills
 from jobmatch.server.index.lexical import query_vector
 from jobmatch.server.index.schema import MANIFEST_KEY, Manifest, collection_name
 from jobmatch.server.index.store import CollectionSpec, DenseSpec, PointData
@@ -316,3 +316,15 @@ def test_a_strategy_must_weigh_a_dense_family() -> None:
         ExtractionStrategy(context=0.0, mention=0.0)
     with pytest.raises(ValueError, match="at least 1"):
         ExtractionStrategy(candidates=0)
+
+
+def test_a_skill_removed_between_its_scoring_and_its_description_is_left_out() -> None:
+    """A concurrent sync may prune a skill after the engine scored it: the answer names only skills it can describe."""
+    units = extraction_units("Operate MRI scanners. Prepare patients.", DEFAULT_EXTRACTION, "en")
+    found = {"kept": SkillScores(), "pruned": SkillScores()}
+    found["kept"].add(0.8, 0)
+    found["pruned"].add(0.9, 1)
+    described = {"kept": {"uri": "u:kept", "label": "operate MRI scanner", "skill_type": "skill/competence"}}
+    skills = rank_skills(found, described, units, 0.5, 10, {"u:kept": "essential"})
+    assert [(s.uri, s.label, s.relation) for s in skills] == [("u:kept", "operate MRI scanner", "essential")]
+    assert skills[0].evidence[0].text == units[0].span.text

@@ -8,6 +8,7 @@ errors back with their kind and fields, and fail calls clearly, never hang, once
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from jobmatch.server.errors import ErrorKind
 from jobmatch.server.index import IndexNotFound, PointData, StoreLocked, StoreUnavailable, open_store, point_id
 from jobmatch.server.index.plan import FamilyWeight, Probe, QueryPlan
 from jobmatch.server.index.store import CollectionSpec, DenseSpec
+from jobmatch.server.index.store.process import _reply
 
 SPEC = CollectionSpec(dense={"v": DenseSpec(4)}, keyword_indexes=("uri",))
 STORE_MODULE = "jobmatch.server.index.store.process"
@@ -142,3 +144,17 @@ async def test_a_store_process_exits_and_unlocks_when_its_server_dies(tmp_path: 
     assert await gone(path)
     async with await open_store(path) as store:
         assert await store.collection_names() == []
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("cannot pickle this error")
+
+
+def test_an_error_that_cannot_cross_the_pipe_comes_back_as_a_runtime_error() -> None:
+    ours, theirs = multiprocessing.Pipe()
+    _reply(theirs, True, _Unpicklable("a handle"))  # the store process's side
+    failed, error = ours.recv()
+    assert failed is True
+    assert isinstance(error, RuntimeError)
+    assert "not picklable" in str(error)
