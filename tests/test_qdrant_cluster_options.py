@@ -72,6 +72,7 @@ async def test_created_collections_carry_shards_and_replicas(
     assert body.get("replication_factor") == replicas
     assert body["vectors"]["title_en"] == {"size": 4, "distance": "Cosine", "datatype": "float16"}  # as on Edge
     assert body["vectors"]["labels_en"]["multivector_config"] == {"comparator": "max_sim"}
+    assert body["vectors"]["labels_en"]["hnsw_config"] == {"m": 0}  # no graph: multivectors are scanned
     assert body["metadata"] == {"jobmatch_index": {"schema_version": 2}}
     assert (index_method, index_path.split("?")[0]) == ("PUT", "/collections/esco_test/index")
     assert index_body == {"field_name": "uri", "field_schema": "keyword"}

@@ -438,6 +438,17 @@ async def test_a_missing_edge_config_is_restored_by_edge_from_its_segments(tmp_p
     assert config["sparse_vectors"]["terms"]["modifier"] == "idf"
 
 
+async def test_multivectors_get_no_hnsw_graph_and_single_vectors_edge_s_default(tmp_path: Path) -> None:
+    """A graph over MAX_SIM multivectors costs most of a sync's finish_build and helps no search here
+    (``DenseSpec.graph``); Edge's configuration, as it keeps it beside the shard, says so."""
+    path = tmp_path / "qdrant"
+    await build(path)
+    config = json.loads((path / "collections" / "c" / "edge_config.json").read_text())
+    assert config["vectors"]["labels"]["hnsw_config"]["m"] == 0
+    assert config["vectors"]["title"].get("hnsw_config") is None
+    assert (SPEC.dense["labels"].graph, SPEC.dense["title"].graph) == (False, True)
+
+
 async def test_an_orphan_shard_is_never_read_and_a_create_of_its_name_replaces_it(tmp_path: Path) -> None:
     """A shard directory the catalog does not name: a crash between a create's or a drop's two steps."""
     path = tmp_path / "qdrant"

@@ -116,9 +116,9 @@ async def test_a_reopened_store_serves_the_same_index(
 ) -> None:
     matches = await index.match("data scientist", top_k=3)
     assert matches[0].uri == DATA_SCIENTIST
-    (labelled,) = await index.match("data scientist", top_k=1, strategy="labels")
-    assert labelled.uri == DATA_SCIENTIST
-    assert labelled.score == pytest.approx(1.0, abs=STORED_ATOL)  # an exact label, embedded the same way
+    labelled = await index.match("data scientist", top_k=3, strategy="labels")
+    exact = {m.uri for m in labelled if m.score == pytest.approx(1.0, abs=STORED_ATOL)}  # embedded the same way
+    assert DATA_SCIENTIST in exact  # with "bioinformatics scientist": ESCO gives it the label too, a tie
 
 
 @pytest.mark.parametrize(

@@ -163,9 +163,7 @@ def plan_search(layout: Layout, kind: str, strategy: str | Ranking | None, langu
         have = ", ".join(sorted(layout.families()))
         raise InvalidQuery(f"strategy {strategy!r} needs {wanted} vectors; this index has: {have}")
     probes = tuple(
-        ProbeSpec(
-            spec.name, w.family, None if spec.sparse else _KIND_SIDE.get(kind, spec.side), spec.multi, spec.language
-        )
+        ProbeSpec(spec.name, w.family, _query_side(kind, spec), spec.multi, spec.language)
         for w in families
         for spec in layout.family(w.family, languages)
     )

@@ -39,6 +39,14 @@ class DenseSpec:
     multi: bool = False
     float16: bool = True
 
+    @property
+    def graph(self) -> bool:
+        """Whether the engine builds an HNSW graph for it: not for a multivector. A graph over MAX_SIM
+        multivectors found 94-96% of the exact top 10 of ESCO's labels and saved no time at their size,
+        and building it took ~10 of a sync's ~11 s in ``finish_build`` (3,039 occupations, en + de);
+        they are searched by a scan (exactly) at any size (benchmarks/README.md, issue 13)."""
+        return not self.multi
+
 
 @dataclass(frozen=True, slots=True)
 class CollectionSpec:

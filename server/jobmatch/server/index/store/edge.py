@@ -367,6 +367,10 @@ def _fsync_dir(path: Path) -> None:
         os.close(descriptor)
 
 
+_NO_GRAPH = qe.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
+"""m=0: no HNSW graph (the other two, required, are Qdrant's defaults)."""
+
+
 def _edge_config(spec: CollectionSpec) -> qe.EdgeConfig:
     maxsim = qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim)
     dense = {
@@ -375,6 +379,7 @@ def _edge_config(spec: CollectionSpec) -> qe.EdgeConfig:
             qe.Distance.Cosine,
             multivector_config=maxsim if d.multi else None,
             datatype=qe.VectorStorageDatatype.Float16 if d.float16 else None,
+            hnsw_config=None if d.graph else _NO_GRAPH,
         )
         for name, d in spec.dense.items()
     }

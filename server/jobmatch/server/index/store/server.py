@@ -94,6 +94,7 @@ class ServerBackend:
                 distance=qm.Distance.COSINE,
                 multivector_config=maxsim if d.multi else None,
                 datatype=qm.Datatype.FLOAT16 if d.float16 else None,
+                hnsw_config=None if d.graph else qm.HnswConfigDiff(m=0),  # m=0: no graph
             )
             for name, d in spec.dense.items()
         }
