@@ -316,12 +316,6 @@ def _corrupt_id_tracker(shard: Path) -> None:
         tracker.write_bytes(b"\xff" * max(64, tracker.stat().st_size))
 
 
-def _truncated_wal(shard: Path) -> None:
-    for wal in (shard / "wal").glob("open-*"):
-        with wal.open("r+b") as handle:
-            handle.truncate(5)
-
-
 def _no_segments(shard: Path) -> None:
     shutil.rmtree(shard / "segments")
 
@@ -358,7 +352,6 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
     "garbage-segment-state": _garbage_segment_state,
     "newer-segment-version": _newer_segment_version,
     "corrupt-id-tracker": _corrupt_id_tracker,
-    "truncated-wal": _truncated_wal,
     "no-segments-dir": _no_segments,
     "no-segment": _empty_segments,
     "garbage-everywhere": _garbage_everywhere,
@@ -438,12 +431,15 @@ async def test_a_missing_edge_config_is_restored_by_edge_from_its_segments(tmp_p
     assert config["sparse_vectors"]["terms"]["modifier"] == "idf"
 
 
-async def test_multivectors_get_no_hnsw_graph_and_single_vectors_edge_s_default(tmp_path: Path) -> None:
-    """A graph over MAX_SIM multivectors costs most of a sync's finish_build and helps no search here
-    (``DenseSpec.graph``); Edge's configuration, as it keeps it beside the shard, says so."""
+async def test_a_new_shard_maps_its_vectors_cold_keeps_no_wal_and_graphs_no_multivector(tmp_path: Path) -> None:
+    """What ``_edge_config`` asks for, as Edge keeps it beside the shard: vectors read as searched, not
+    all at load; no WAL (each write flushed); no HNSW graph over MAX_SIM multivectors (``DenseSpec.graph``)."""
     path = tmp_path / "qdrant"
     await build(path)
     config = json.loads((path / "collections" / "c" / "edge_config.json").read_text())
+    assert {name: v.get("memory") for name, v in config["vectors"].items()} == {"labels": "cold", "title": "cold"}
+    assert config["wal_enabled"] is False
+    assert not (path / "collections" / "c" / "wal").exists()
     assert config["vectors"]["labels"]["hnsw_config"]["m"] == 0
     assert config["vectors"]["title"].get("hnsw_config") is None
     assert (SPEC.dense["labels"].graph, SPEC.dense["title"].graph) == (False, True)

@@ -26,7 +26,9 @@ ROUND = 4  # inputs the worker takes per round: max_batch_size (1) x ROUND_BATCH
 @pytest.fixture(scope="module")
 def slow_server(models_dir: Path) -> Iterator[ServerThread]:
     path = build_slow_jobbert(models_dir / "slow-jobbert", SLOW_S)
-    settings = make_settings([f"slow={path}"], trust_remote_code=True, max_batch_size=1, max_batch_wait_ms=0)
+    settings = make_settings(  # one worker: its rounds are what the tests count (unset, it depends on torch's threads)
+        [f"slow={path}"], trust_remote_code=True, max_batch_size=1, max_batch_wait_ms=0, device_workers=1
+    )
     with ServerThread(settings) as running:
         yield running
 
