@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 
@@ -16,8 +18,10 @@ from jobmatch.server.index import (
     ModelMismatch,
     OccupationIndex,
     QdrantStore,
+    open_store,
     sync_occupations,
 )
+from jobmatch.server.index.catalog import REBUILT
 from jobmatch.server.index.documents import occupation_documents, occupations_layout
 from jobmatch.server.index.schema import MANIFEST_KEY
 from jobmatch.server.index.store import CollectionSpec, DenseSpec
@@ -75,6 +79,35 @@ async def test_reindexing_for_a_new_model_switches_the_alias_only_when_the_new_i
         await reader.match("data scientist")
     (best,) = await (await OccupationIndex.open(store, careerbert)).match("data scientist", top_k=1, strategy="labels")
     assert (best.uri, best.score) == (DATA_SCIENTIST, pytest.approx(1.0, abs=STORED_ATOL))
+
+
+async def test_reindex_rebuilds_an_index_of_the_same_model_which_heals_damaged_files(
+    tmp_path: Path, small: EscoDataset, jobbert: EngineEmbedder, counting
+) -> None:
+    """The repair that a damaged shard's error names: ``reindex`` builds anew even when the model and the
+    layout match. A plain sync reads the stored content hashes only, so it never sees damaged vectors."""
+    path = tmp_path / "qdrant"
+    async with await open_store(path) as store:
+        first = await sync_occupations(small, jobbert, store)
+    chunks = list(path.glob(f"collections/{first.collection}/segments/*/vector_storage-title_en/vectors/chunk_*"))
+    assert chunks
+    for chunk in chunks:  # with the store closed: Edge maps these files
+        with chunk.open("r+b") as handle:
+            handle.truncate(10)
+    async with await open_store(path) as store:
+        damaged = await OccupationIndex.open(store, jobbert)
+        with pytest.raises(IncompatibleIndex, match="Rebuild it with `jobmatch sync --reindex`"):
+            await damaged.match("data scientist", strategy="title")
+        assert (await sync_occupations(small, jobbert, store)).written == 0  # nothing to do, it finds
+        embedder = counting(jobbert)
+        rebuilt = await sync_occupations(small, embedder, store, reindex=True)
+        assert (rebuilt.rebuilt, rebuilt.written, rebuilt.collection) == (True, 40, first.collection + REBUILT)
+        assert embedder.calls > 0
+        assert await store.collection_names() == [rebuilt.collection]  # the damaged one dropped
+        (best,) = await (await OccupationIndex.open(store, jobbert)).match("data scientist", top_k=1, strategy="title")
+        assert best.uri == DATA_SCIENTIST
+        again = await sync_occupations(small, jobbert, store, reindex=True)
+        assert (again.rebuilt, again.collection) == (True, first.collection)  # the names alternate
 
 
 async def test_a_new_layout_rebuilds_without_asking_and_readers_follow(

@@ -4,7 +4,9 @@ Readers always go through the alias. A sync writes in place when the live collec
 fingerprint (model and layout); otherwise it builds ``<alias>__<model>__<fingerprint>``, fills it,
 and only then points the alias at it and drops the old collection, so readers see either the old
 complete index or the new complete one. A build interrupted half-way is resumed by the next sync
-(the name is deterministic); until then the alias still serves the old one, or nothing.
+(the name is deterministic); until then the alias still serves the old one, or nothing. ``reindex``
+always builds anew, even for the same model and layout (an index whose files were damaged): into the
+same name with :data:`REBUILT` added, or taken off when the live one has it.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from jobmatch.server.index.schema import (
 )
 from jobmatch.server.index.store import QdrantStore
 
-__all__ = ["Target", "open_index", "prepare_target", "publish"]
+__all__ = ["REBUILT", "Target", "open_index", "prepare_target", "publish"]
 
 logger = logging.getLogger(__name__)
+REBUILT = "__rebuilt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,7 @@ async def prepare_target(store: QdrantStore, alias: str, manifest: Manifest, *, 
     """Pick (and create if needed) the collection a sync of ``manifest`` writes to.
 
     Raises ModelMismatch when the live index was built with another model and ``reindex`` is off;
-    a new layout or schema (e.g. a language added) rebuilds without asking.
+    a new layout or schema (e.g. a language added) rebuilds without asking; ``reindex`` rebuilds always.
     """
     names = await store.collection_names()
     _check_alias_name(store, alias, names)
@@ -70,9 +73,9 @@ async def prepare_target(store: QdrantStore, alias: str, manifest: Manifest, *, 
         if current.model.source != manifest.model.source:
             where = _where(store, alias)
             logger.warning("%s: model source was %r, now %r", where, current.model.source, manifest.model.source)
-        if current.compatible(manifest):
+        if current.compatible(manifest) and not reindex:
             return Target(alias, live, live)
-    name = collection_name(alias, manifest)
+    name = _build_name(alias, manifest, live)
     if name in names:  # an interrupted build of the same model and layout: resume it
         existing = Manifest.from_metadata(await store.metadata(name), _where(store, alias, name))
         if not existing.compatible(manifest):
@@ -81,6 +84,13 @@ async def prepare_target(store: QdrantStore, alias: str, manifest: Manifest, *, 
     spec = collection_spec(manifest.layout, manifest.model.dimension)
     await store.create_collection(name, spec, manifest.to_metadata())
     return Target(alias, name, live)
+
+
+def _build_name(alias: str, manifest: Manifest, live: str | None) -> str:
+    """The collection a build fills: :func:`collection_name`, with :data:`REBUILT` added when that is
+    the live one (a rebuild of the same model and layout), so the names alternate between rebuilds."""
+    name = collection_name(alias, manifest)
+    return name + REBUILT if name == live else name
 
 
 async def publish(store: QdrantStore, target: Target, manifest: Manifest, *, points: int) -> None:
