@@ -431,9 +431,14 @@ def rank_skills(
     """The ``top_k`` best skills reaching ``threshold`` (None: all), with their evidence; ``described``:
     point id -> the :data:`SKILL_FIELDS` of (at least) those skills (one that a concurrent sync removed
     since it was scored is left out)."""
-    evidence_threshold = DEFAULT_EXTRACT_MIN_SCORE if threshold is None else threshold
     kept = [pid for pid in best_skills(found, threshold, top_k) if pid in described]
-    return tuple(_extracted(described[pid], found[pid], units, evidence_threshold, relations) for pid in kept)
+    return tuple(_extracted(described[pid], found[pid], units, _judging(threshold), relations) for pid in kept)
+
+
+def _judging(threshold: float | None) -> float:
+    """The score that judges evidence and a skill gap: ``threshold``, or the default one when there is
+    none (a pure ranking): without it every skill found would count as shown."""
+    return DEFAULT_EXTRACT_MIN_SCORE if threshold is None else threshold
 
 
 def relations(essential: Iterable[SkillRef], optional: Iterable[SkillRef]) -> dict[str, str]:
@@ -446,9 +451,8 @@ def relations(essential: Iterable[SkillRef], optional: Iterable[SkillRef]) -> di
 def gap_reached(
     essential: Sequence[SkillRef], found: Mapping[str, SkillScores], threshold: float | None
 ) -> dict[str, SkillScores]:
-    """Point id -> scores of the essential skills that reach the threshold (the default one when None:
-    with none, every essential skill would count as shown)."""
-    cut = DEFAULT_EXTRACT_MIN_SCORE if threshold is None else threshold
+    """Point id -> scores of the essential skills that reach the threshold (:func:`_judging`)."""
+    cut = _judging(threshold)
     ids = (point_id(s.uri) for s in essential)
     return {pid: found[pid] for pid in ids if pid in found and found[pid].best >= cut}
 
@@ -457,15 +461,14 @@ def skill_gap(
     occupation_uri: str,
     occupation_label: str,
     essential: Sequence[SkillRef],
-    found: Mapping[str, SkillScores],
+    reached: Mapping[str, SkillScores],
     described: Mapping[str, Mapping[str, object]],
     units: Sequence[Unit],
     threshold: float | None,
 ) -> SkillGap:
     """Which essential skills reach the threshold (shown, best first) and which not (missing, ESCO's
-    order); ``described`` holds the :data:`SKILL_FIELDS` of those reached (:func:`gap_reached`)."""
-    cut = DEFAULT_EXTRACT_MIN_SCORE if threshold is None else threshold
-    reached = gap_reached(essential, found, threshold)
+    order); ``reached``: :func:`gap_reached`, whose :data:`SKILL_FIELDS` ``described`` holds."""
+    cut = _judging(threshold)
     essential_relations = {str(described[pid].get("uri", "")): "essential" for pid in reached if pid in described}
     shown = rank_skills(reached, described, units, cut, len(reached) or 1, essential_relations) if reached else ()
     shown_uris = {skill.uri for skill in shown}

@@ -397,14 +397,13 @@ class OccupationIndex:
             plans = [scoring_plan(v, strategy, ids) for v, ids in zip(vectors, wanted, strict=True)]
             scored = await self._search_all(opened, plans)
             found = collect_scores(scored, candidates)
-            gap_found = collect_scores(scored) if occupation is not None else {}
-            named = [*best_skills(found, threshold, top_k), *gap_reached(essential, gap_found, threshold)]
-            described = await self._described(opened, named)
+            reached = gap_reached(essential, collect_scores(scored), threshold) if occupation is not None else {}
+            described = await self._described(opened, [*best_skills(found, threshold, top_k), *reached])
             skills = rank_skills(found, described, units, threshold, top_k, related)
             gap = None
             if occupation is not None:
                 label = occupation.label(language)
-                gap = skill_gap(occupation.uri, label, essential, gap_found, described, units, threshold)
+                gap = skill_gap(occupation.uri, label, essential, reached, described, units, threshold)
             return SkillExtraction(skills, 0.0 if threshold is None else threshold, gap)
 
         return await self._with_index("skills", run)

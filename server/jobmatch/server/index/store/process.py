@@ -16,7 +16,6 @@ the pipe as they are (the index's errors pickle with their kind and fields). A c
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import multiprocessing.connection
 import pickle
 import signal
