@@ -11,6 +11,7 @@ and plans on both and asks for the same hits.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -256,6 +257,29 @@ async def test_a_query_batch_answers_each_plan_in_order(created: QdrantStore) ->
     assert all(len(hits) == 3 and hits[0].score == pytest.approx(1.0, abs=STORED_ATOL) for hits in results)
     assert all([h.score for h in hits] == sorted((h.score for h in hits), reverse=True) for hits in results)
     assert await created.query_batch("c", []) == []
+
+
+async def test_min_score_keeps_the_hits_whose_fused_score_reaches_it(created: QdrantStore) -> None:
+    rng = np.random.default_rng(8)
+    points = [point(f"p{i}", rng) for i in range(12)]
+    await created.upsert("c", points)
+    query = unit(rng.standard_normal(DIM).astype(np.float32))
+    probes = (Probe("title_en", "title", query), Probe("skills", "skills", query))
+    weights = (FamilyWeight("title", 1.0), FamilyWeight("skills", 3.0))
+
+    async def ranked(min_score: float | None) -> list[Hit]:
+        plan = QueryPlan(probes, weights, 12, 12, fields=("uri",), min_score=min_score)
+        (hits,) = await created.query_batch("c", [plan])
+        return hits
+
+    every = await ranked(None)
+    assert len(every) == 12
+    gaps = [a.score - b.score for a, b in itertools.pairwise(every)]
+    cut = max(range(2, 9), key=lambda i: gaps[i])  # between two hits far apart: no rounding decides
+    threshold = (every[cut].score + every[cut + 1].score) / 2
+    assert [h.id for h in await ranked(threshold)] == [h.id for h in every[: cut + 1]]  # the fused score
+    assert await ranked(every[0].score + 0.01) == []
+    assert [h.id for h in await ranked(-1.0)] == [h.id for h in every]
 
 
 async def test_sparse_vectors_are_weighted_by_idf(created: QdrantStore) -> None:

@@ -25,6 +25,7 @@ from jobmatch.server.api.match_service import MatchServicer
 from jobmatch.server.batching import EmbeddingEngine
 from jobmatch.server.config import ServerSettings
 from jobmatch.server.drain import CallTracker
+from jobmatch.server.heap import return_freed_heap
 from jobmatch.server.index import EngineEmbedder, QdrantStore, SyncProgress
 from jobmatch.server.matching import open_configured_store, prepare_index
 from jobmatch.server.observability import ServerMetrics
@@ -123,6 +124,7 @@ class JobMatchServer:
             self.match.start_failure = reason
             self.engine.fail_start(reason)  # both services: nothing can answer without the models
             raise
+        return_freed_heap()  # what loading and checking the models allocated for a moment
         await self.health.set(EMBEDDING_SERVICE.full_name, _SERVING)
         logger.info("embedding with %s", ", ".join(m.name for m in self.settings.models))
         try:
@@ -135,6 +137,7 @@ class JobMatchServer:
             raise
         finally:
             self.match.sync = None
+        return_freed_heap()  # and what opening (or first syncing) the index did
         await self.health.set(MATCH_SERVICE.full_name, _SERVING)
         await self.health.set("", _SERVING)
         self.serving = True

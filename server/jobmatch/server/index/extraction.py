@@ -28,7 +28,8 @@ The method, chosen on the validation splits of the skill-extraction benchmark of
    candidate: ``context`` (the unit's cosine to the closest of the skill's ``labels``, MAX_SIM over
    the preferred and alternative ones), ``mention`` (the best mention's, likewise) and ``lexical``
    (BM25, saturated as in :class:`~jobmatch.server.index.plan.FamilyWeight`). A skill that a
-   family's prefetch leaves out counts 0 there, as in every plan; here none is left out.
+   family's prefetch leaves out counts 0 there, as in every plan; here none is left out. With a
+   threshold, the engine returns only the scores that reach it (nothing below it is used).
 6. **Aggregation** (here): a skill scores as its best unit; its evidence is that unit and the next
    best ones that reach the evidence threshold, at most :data:`MAX_EVIDENCE`.
 
@@ -355,8 +356,16 @@ def recall_plan(vectors: UnitVectors, strategy: ExtractionStrategy) -> QueryPlan
     )
 
 
-def scoring_plan(vectors: UnitVectors, strategy: ExtractionStrategy, ids: Sequence[str]) -> QueryPlan:
-    """The exact score of the skills with these point ids in this unit: every family, every mention."""
+def scoring_plan(
+    vectors: UnitVectors, strategy: ExtractionStrategy, ids: Sequence[str], threshold: float | None
+) -> QueryPlan:
+    """The exact score of the skills with these point ids in this unit: every family, every mention.
+
+    With a ``threshold`` the engine returns only the skills that reach it: nothing below it is ranked,
+    shown as evidence or judged shown by a skill gap (:func:`_judging`). A CV's units found ~15,000
+    (unit, skill) pairs, of which ~1,900 reached the default threshold; the rest cost the store
+    process and its pipe more than the engine's scoring did.
+    """
     return QueryPlan(
         _probes(vectors, strategy, recall=False),
         strategy.weights(mentions=strategy.mention > 0 and len(vectors.mentions) > 0),
@@ -364,6 +373,7 @@ def scoring_plan(vectors: UnitVectors, strategy: ExtractionStrategy, ids: Sequen
         depth=len(ids),
         filter=PayloadFilter(ids=tuple(ids)),
         exact=True,
+        min_score=threshold,
     )
 
 

@@ -394,7 +394,7 @@ class OccupationIndex:
             vectors, candidates = await self._recalled(opened, units, lexical, strategy)
             essential_ids = {point_id(s.uri) for s in essential}
             wanted = [sorted(found | essential_ids) for found in candidates]
-            plans = [scoring_plan(v, strategy, ids) for v, ids in zip(vectors, wanted, strict=True)]
+            plans = [scoring_plan(v, strategy, ids, threshold) for v, ids in zip(vectors, wanted, strict=True)]
             scored = await self._search_all(opened, plans)
             found = collect_scores(scored, candidates)
             reached = gap_reached(essential, collect_scores(scored), threshold) if occupation is not None else {}

@@ -20,7 +20,6 @@ names the one command that rebuilds it (:func:`move_aside_local_mode`).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import json
@@ -34,6 +33,7 @@ from typing import Any, TypeVar
 import numpy as np
 import qdrant_edge as qe
 
+from jobmatch.server.heap import return_freed_heap
 from jobmatch.server.index.errors import IncompatibleIndex, IndexNotFound, StoreLocked, StoreUnavailable
 from jobmatch.server.index.plan import FusionTerm, Hit, PayloadFilter, Probe, QueryPlan, SparseVector
 from jobmatch.server.index.store.base import CollectionSpec, PointData, StoredPoint
@@ -273,7 +273,7 @@ class EdgeBackend:
                 # Edge would start the shard afresh from what its WAL still holds: a silent partial rebuild
                 raise _damaged(directory, "it has no segments", opening=True)
             self._shards[collection] = self._edge(lambda: qe.EdgeShard.load(str(directory)), directory, opening=True)
-            _return_freed_heap()
+            return_freed_heap()  # the load's transient allocations
         return self._shards[collection], directory
 
     @staticmethod
@@ -297,13 +297,6 @@ class EdgeBackend:
             if not opening and not message.startswith(_STORAGE_ERROR):
                 raise
             raise _damaged(where, message, opening=opening) from exc
-
-
-def _return_freed_heap() -> None:
-    """Hand the heap that loading a shard allocated and freed back to the OS. glibc keeps it for reuse:
-    ~250 MiB of resident memory for ESCO's occupations (issue 13's measurement: 493 -> 255 MiB)."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _damaged(where: Path, reason: str, *, opening: bool) -> IncompatibleIndex:
@@ -436,6 +429,7 @@ def _edge_query(plan: QueryPlan) -> qe.QueryRequest:
         query=formula,
         prefetches=prefetches,
         filter=where,
+        score_threshold=plan.min_score,
         with_payload=list(plan.fields) if plan.fields else False,
         with_vector=False,
     )

@@ -222,6 +222,7 @@ def _request(plan: QueryPlan) -> qm.QueryRequest:
         query=formula,
         filter=where,
         limit=plan.limit,
+        score_threshold=plan.min_score,
         with_payload=list(plan.fields) if plan.fields else False,
         with_vector=False,
     )
