@@ -258,7 +258,8 @@ async def build_index(args: argparse.Namespace, engine: EmbeddingEngine, store: 
 
 
 async def main(args: argparse.Namespace) -> None:
-    engine = EmbeddingEngine(ServerSettings(models=[f"{args.model_name}={args.model}"], max_batch_wait_ms=0))
+    settings = ServerSettings(models=[f"{args.model_name}={args.model}"], dtype=args.dtype, max_batch_wait_ms=0)
+    engine = EmbeddingEngine(settings)
     await engine.start()
     try:
         async with await open_store(args.index_dir) as store:
@@ -342,6 +343,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--snapshot", action="store_true", help="the bundled snapshot (no alternative labels)")
     parser.add_argument("--model", help="NAME=PATH of a sentence-transformers model (default: minilm, packaged)")
     parser.add_argument("--index-dir", type=Path, help="Qdrant Edge folder, kept (default: one in /tmp per model)")
+    parser.add_argument("--dtype", default="auto", help="the server's --dtype (int8: quantized weights on a CPU)")
     parser.add_argument("--quick", action="store_true", help="the default and the naive baselines only")
     parser.add_argument("--only", type=lambda v: v.split(","), help="strategies whose names hold one of these")
     parser.add_argument("--cv-words", type=int, default=3000)
@@ -351,7 +353,8 @@ def _arguments() -> argparse.Namespace:
     args.model_name, _, model = (args.model or f"minilm={minilm_path()}").partition("=")
     args.model = Path(model)
     source = "snapshot" if args.snapshot else "csv"
-    args.index_dir = args.index_dir or Path(f"/tmp/jobmatch-skill-extraction-{args.model_name}-{source}")
+    dtype = "" if args.dtype == "auto" else f"-{args.dtype}"
+    args.index_dir = args.index_dir or Path(f"/tmp/jobmatch-skill-extraction-{args.model_name}-{source}{dtype}")
     return args
 
 
