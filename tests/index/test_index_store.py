@@ -91,4 +91,4 @@ async def test_a_sync_creates_a_keyword_index_for_every_filtered_field(
     assert info.points_count == len(small.occupations)
     schema = {name: index.data_type for name, index in info.payload_schema.items()}
     assert schema == dict.fromkeys(KEYWORD_INDEXES["occupations"], qe.PayloadSchemaType.Keyword)
-    assert set(schema) == {"uri", "isco_group", "isco_prefixes", "languages"}
+    assert set(schema) == {"isco_prefixes", "languages"}  # the filter fields

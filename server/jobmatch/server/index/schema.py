@@ -68,9 +68,12 @@ IndexKind = Literal["occupations", "skills"]
 Family = Literal["title", "labels", "bm25", "description", "skills", "label"]
 
 KEYWORD_INDEXES: dict[IndexKind, tuple[str, ...]] = {
-    "occupations": ("uri", "isco_group", "isco_prefixes", "languages"),
-    "skills": ("uri", "skill_type", "reuse_level"),
+    "occupations": ("isco_prefixes", "languages"),
+    "skills": (),
 }
+"""The payload fields a search filters on, indexed; no other field is. Qdrant Edge keeps 5 MiB of each
+keyword index resident even in a shard's empty appendable segment (issue 13: the store process held
+20 MiB for the occupations' four indexes, two of them on fields nothing filters by)."""
 
 
 def point_id(uri: str) -> str:
