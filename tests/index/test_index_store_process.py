@@ -70,6 +70,25 @@ async def test_a_store_process_keeps_what_it_wrote_and_gives_the_directory_back_
         assert await again.metadata("c") == {"owner": "tests"}
 
 
+async def test_a_store_process_maps_neither_grpc_nor_a_model_runtime(tmp_path: Path) -> None:
+    """The child holds Edge and the index's own types only (``jobmatch.server.index`` loads its parts when
+    first used): grpc alone would keep ~16 MiB resident in it, the embedder, sync and search ~9 more."""
+    path = tmp_path / "qdrant"
+    vector = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)
+    async with await open_store(path, own_process=True) as store:
+        await store.create_collection("c", SPEC, {})
+        await store.upsert("c", [PointData(point_id("a"), {"v": vector}, {"uri": "a"})])
+        plan = QueryPlan((Probe("v", "v", vector),), (FamilyWeight("v", 1.0),), limit=1, depth=1)
+        await store.query_batch("c", [plan])
+        with pytest.raises(IndexNotFound):  # an index error, raised and pickled there
+            await store.count("nothing")
+        (pid,) = store_processes(path)
+        mapped = await asyncio.to_thread(Path(f"/proc/{pid}/maps").read_text)
+    assert "qdrant_edge" in mapped  # what the check can see: the child's shared libraries
+    for library in ("cygrpc", "libtorch", "onnxruntime", "tokenizers"):
+        assert library not in mapped
+
+
 async def test_the_index_errors_come_back_with_their_kind_and_fields(tmp_path: Path) -> None:
     path = tmp_path / "qdrant"
     async with await open_store(path, own_process=True) as store:

@@ -7,10 +7,25 @@ code a caller sees is decided here and nowhere else.
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING, Literal
 
-import grpc
+if TYPE_CHECKING:
+    import grpc
 
-_Code = grpc.StatusCode
+StatusName = Literal[
+    "INVALID_ARGUMENT",
+    "NOT_FOUND",
+    "FAILED_PRECONDITION",
+    "UNAVAILABLE",
+    "RESOURCE_EXHAUSTED",
+    "DEADLINE_EXCEEDED",
+    "CANCELLED",
+    "UNAUTHENTICATED",
+    "INTERNAL",
+]
+"""The gRPC status codes the server answers with, by their `grpc.StatusCode` names. grpc is imported
+where a status is sent, not here: the store's own process raises these errors too, and grpc would
+cost it ~16 MiB resident (`store/process.py`)."""
 
 
 class ErrorKind(enum.Enum):
@@ -46,7 +61,9 @@ class ErrorKind(enum.Enum):
 
     @property
     def status_code(self) -> grpc.StatusCode:
-        return _STATUS_CODES[self]
+        import grpc  # loaded already wherever a status is sent (see StatusName)
+
+        return grpc.StatusCode[_STATUS_CODES[self]]
 
     @property
     def retryable(self) -> bool:
@@ -59,39 +76,39 @@ class ErrorKind(enum.Enum):
         return _RETRY_DELAYS_S.get(self)
 
 
-_STATUS_CODES: dict[ErrorKind, grpc.StatusCode] = {
-    ErrorKind.EMPTY_INPUT: _Code.INVALID_ARGUMENT,
-    ErrorKind.INPUT_TOO_LONG: _Code.INVALID_ARGUMENT,
-    ErrorKind.TOO_MANY_INPUTS: _Code.INVALID_ARGUMENT,
-    ErrorKind.INVALID_ARGUMENT: _Code.INVALID_ARGUMENT,
-    ErrorKind.MISSING_SIDE: _Code.INVALID_ARGUMENT,
-    ErrorKind.MALFORMED_REQUEST: _Code.INVALID_ARGUMENT,
-    ErrorKind.UNKNOWN_MODEL: _Code.NOT_FOUND,
-    ErrorKind.OCCUPATION_NOT_FOUND: _Code.NOT_FOUND,
-    ErrorKind.INVALID_QUERY: _Code.INVALID_ARGUMENT,
-    ErrorKind.INVALID_FILTER: _Code.INVALID_ARGUMENT,
-    ErrorKind.INVALID_DATASET: _Code.INVALID_ARGUMENT,
+_STATUS_CODES: dict[ErrorKind, StatusName] = {
+    ErrorKind.EMPTY_INPUT: "INVALID_ARGUMENT",
+    ErrorKind.INPUT_TOO_LONG: "INVALID_ARGUMENT",
+    ErrorKind.TOO_MANY_INPUTS: "INVALID_ARGUMENT",
+    ErrorKind.INVALID_ARGUMENT: "INVALID_ARGUMENT",
+    ErrorKind.MISSING_SIDE: "INVALID_ARGUMENT",
+    ErrorKind.MALFORMED_REQUEST: "INVALID_ARGUMENT",
+    ErrorKind.UNKNOWN_MODEL: "NOT_FOUND",
+    ErrorKind.OCCUPATION_NOT_FOUND: "NOT_FOUND",
+    ErrorKind.INVALID_QUERY: "INVALID_ARGUMENT",
+    ErrorKind.INVALID_FILTER: "INVALID_ARGUMENT",
+    ErrorKind.INVALID_DATASET: "INVALID_ARGUMENT",
     # A batch whose answers do not fit in one message: the same request would fail again, so not
     # RESOURCE_EXHAUSTED (which clients retry); send fewer queries per call.
-    ErrorKind.RESPONSE_TOO_LARGE: _Code.INVALID_ARGUMENT,
+    ErrorKind.RESPONSE_TOO_LARGE: "INVALID_ARGUMENT",
     # The index is missing, empty or built for another model: the system is not in the state the
     # call needs, and retrying will not help until someone runs a sync.
-    ErrorKind.INDEX_NOT_FOUND: _Code.FAILED_PRECONDITION,
-    ErrorKind.INDEX_EMPTY: _Code.FAILED_PRECONDITION,
-    ErrorKind.INDEX_INCOMPATIBLE: _Code.FAILED_PRECONDITION,
-    ErrorKind.MODEL_MISMATCH: _Code.FAILED_PRECONDITION,
-    ErrorKind.STORE_UNAVAILABLE: _Code.UNAVAILABLE,
-    ErrorKind.STORE_LOCKED: _Code.UNAVAILABLE,
-    ErrorKind.QUEUE_FULL: _Code.RESOURCE_EXHAUSTED,
-    ErrorKind.OUT_OF_MEMORY: _Code.RESOURCE_EXHAUSTED,
-    ErrorKind.DEADLINE_EXCEEDED: _Code.DEADLINE_EXCEEDED,
-    ErrorKind.CANCELLED: _Code.CANCELLED,
-    ErrorKind.NOT_READY: _Code.UNAVAILABLE,
+    ErrorKind.INDEX_NOT_FOUND: "FAILED_PRECONDITION",
+    ErrorKind.INDEX_EMPTY: "FAILED_PRECONDITION",
+    ErrorKind.INDEX_INCOMPATIBLE: "FAILED_PRECONDITION",
+    ErrorKind.MODEL_MISMATCH: "FAILED_PRECONDITION",
+    ErrorKind.STORE_UNAVAILABLE: "UNAVAILABLE",
+    ErrorKind.STORE_LOCKED: "UNAVAILABLE",
+    ErrorKind.QUEUE_FULL: "RESOURCE_EXHAUSTED",
+    ErrorKind.OUT_OF_MEMORY: "RESOURCE_EXHAUSTED",
+    ErrorKind.DEADLINE_EXCEEDED: "DEADLINE_EXCEEDED",
+    ErrorKind.CANCELLED: "CANCELLED",
+    ErrorKind.NOT_READY: "UNAVAILABLE",
     # Loading the models or the index failed: retrying cannot help until the server is restarted.
-    ErrorKind.START_FAILED: _Code.FAILED_PRECONDITION,
-    ErrorKind.SHUTTING_DOWN: _Code.UNAVAILABLE,
-    ErrorKind.UNAUTHENTICATED: _Code.UNAUTHENTICATED,
-    ErrorKind.INTERNAL: _Code.INTERNAL,
+    ErrorKind.START_FAILED: "FAILED_PRECONDITION",
+    ErrorKind.SHUTTING_DOWN: "UNAVAILABLE",
+    ErrorKind.UNAUTHENTICATED: "UNAUTHENTICATED",
+    ErrorKind.INTERNAL: "INTERNAL",
 }
 
 

@@ -15,105 +15,13 @@ rebuilds), pipeline (embed + write), sync, strategies (what a query searches, wi
 weight), plan (the one engine request of a match), search_batches (concurrent searches together),
 segments and extraction (skills in a text), search (OccupationIndex), errors.
 
+The names above are imported when first used (`lazy_loader`, from ``__init__.pyi``, where type checkers
+read them): the store's own process imports :mod:`.store.edge` and what it needs, never the embedder,
+the sync or the search, and with them grpc (~25 MiB resident in that process).
+
 This service uses the ESCO classification of the European Commission.
 """
 
-from jobmatch.server.index.embedder import Embedder, EngineEmbedder, ModelIdentity, RemoteEmbedder, Side, identity
-from jobmatch.server.index.errors import (
-    EmptyIndex,
-    EscoIndexError,
-    IncompatibleIndex,
-    IndexNotFound,
-    InvalidDataset,
-    InvalidFilter,
-    InvalidQuery,
-    ModelMismatch,
-    OccupationNotFound,
-    StoreLocked,
-    StoreUnavailable,
-)
-from jobmatch.server.index.extraction import (
-    DEFAULT_EXTRACT_MIN_SCORE,
-    DEFAULT_EXTRACT_TOP_K,
-    MAX_EXTRACT_TOP_K,
-    Evidence,
-    ExtractedSkill,
-    ExtractionStrategy,
-    SkillExtraction,
-    SkillGap,
-)
-from jobmatch.server.index.schema import OCCUPATIONS_ALIAS, SCHEMA_VERSION, SKILLS_ALIAS, Layout, Manifest, point_id
-from jobmatch.server.index.search import (
-    MAX_TOP_K,
-    OccupationIndex,
-    OccupationMatch,
-    OccupationRecord,
-    SkillMatch,
-    SkillRef,
-)
-from jobmatch.server.index.store import PointData, QdrantStore, StoredPoint, default_store_path, open_store
-from jobmatch.server.index.strategies import DEFAULT_STRATEGIES, Kind, Strategy
-from jobmatch.server.index.sync import (
-    EscoSyncReport,
-    SyncProgress,
-    SyncReport,
-    esco_up_to_date,
-    sync_esco,
-    sync_occupations,
-    sync_skills,
-)
+import lazy_loader
 
-__all__ = [
-    "DEFAULT_EXTRACT_MIN_SCORE",
-    "DEFAULT_EXTRACT_TOP_K",
-    "DEFAULT_STRATEGIES",
-    "MAX_EXTRACT_TOP_K",
-    "MAX_TOP_K",
-    "OCCUPATIONS_ALIAS",
-    "SCHEMA_VERSION",
-    "SKILLS_ALIAS",
-    "Embedder",
-    "EmptyIndex",
-    "EngineEmbedder",
-    "EscoIndexError",
-    "EscoSyncReport",
-    "Evidence",
-    "ExtractedSkill",
-    "ExtractionStrategy",
-    "IncompatibleIndex",
-    "IndexNotFound",
-    "InvalidDataset",
-    "InvalidFilter",
-    "InvalidQuery",
-    "Kind",
-    "Layout",
-    "Manifest",
-    "ModelIdentity",
-    "ModelMismatch",
-    "OccupationIndex",
-    "OccupationMatch",
-    "OccupationNotFound",
-    "OccupationRecord",
-    "PointData",
-    "QdrantStore",
-    "RemoteEmbedder",
-    "Side",
-    "SkillExtraction",
-    "SkillGap",
-    "SkillMatch",
-    "SkillRef",
-    "StoreLocked",
-    "StoreUnavailable",
-    "StoredPoint",
-    "Strategy",
-    "SyncProgress",
-    "SyncReport",
-    "default_store_path",
-    "esco_up_to_date",
-    "identity",
-    "open_store",
-    "point_id",
-    "sync_esco",
-    "sync_occupations",
-    "sync_skills",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
