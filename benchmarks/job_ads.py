@@ -26,6 +26,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,18 +38,28 @@ from jobmatch.server.config import ServerSettings
 from jobmatch.server.esco import load_bundles
 from jobmatch.server.index import EngineEmbedder, OccupationIndex, OccupationMatch, open_store, sync_occupations
 from jobmatch.server.index.strategies import DEFAULT_MIN_SCORES, Ranking, Strategy
+from jobmatch.server.index.strategies import STRATEGIES as STRATEGIES_BY_NAME
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "job_ad_titles.csv"
 ESCO = HERE.parents[1] / "shared" / "esco" / "v1.2.0"
+DEFAULT = STRATEGIES_BY_NAME["hybrid"]["job_title"]
+
+
+def without(family: str) -> Ranking:
+    """The default without one family (an ablation)."""
+    return replace(DEFAULT, families=tuple(w for w in DEFAULT.families if w.family != family))
+
+
 STRATEGIES: dict[str, Strategy | Ranking] = {
     "hybrid (default)": "hybrid",
     "labels (previous default)": "labels",
     "naive: labels + 0.3 description": Ranking.of({"labels": 1.0, "description": 0.3}),
-    "hybrid, raw query only": Ranking.of({"labels": 1.0, "bm25": 0.5, "description": 0.5}),
-    "hybrid, cleaned query only": Ranking.of({"labels": 1.0, "bm25": 0.5, "description": 0.5}, query_forms="cleaned"),
-    "hybrid without BM25": Ranking.of({"labels": 1.0, "description": 0.5}, query_forms="both"),
-    "hybrid without descriptions": Ranking.of({"labels": 1.0, "bm25": 0.5}, query_forms="both"),
+    "hybrid, raw query only": replace(DEFAULT, query_forms="raw"),
+    "hybrid, cleaned query only": replace(DEFAULT, query_forms="cleaned"),
+    "hybrid without BM25": without("bm25"),
+    "hybrid without descriptions": without("description"),
+    "hybrid without the general-occupation bonus": replace(DEFAULT, bonuses=()),
     "bm25 alone": "bm25",
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -28,7 +29,7 @@ from jobmatch.server.index import (
 )
 from jobmatch.server.index.documents import occupation_documents, occupations_layout
 from jobmatch.server.index.schema import MANIFEST_KEY, SCHEMA_VERSION
-from jobmatch.server.index.strategies import plan_search
+from jobmatch.server.index.strategies import GENERAL_OCCUPATION_BONUS, STRATEGIES, plan_search
 from tests.index.scoring import STORED_ATOL, family_scores, query_vectors, scored_as_planned
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
@@ -231,3 +232,30 @@ async def test_match_skills_searches_skill_labels_with_the_title_head(
     assert len(skills) == 7
     assert all(s.uri in snapshot.skills and s.label and s.skill_type and s.reuse_level for s in skills)
     assert [s.score for s in skills] == sorted((s.score for s in skills), reverse=True)
+
+
+async def test_job_titles_add_the_general_occupation_bonus_to_occupations_under_an_isco_group(
+    index: OccupationIndex, snapshot: EscoDataset
+) -> None:
+    default = STRATEGIES["hybrid"]["job_title"]
+    assert default.bonuses == (GENERAL_OCCUPATION_BONUS,)
+    assert STRATEGIES["hybrid"]["skills"].bonuses == ()  # measured on job titles only
+    plain = replace(default, bonuses=())
+    bonus = GENERAL_OCCUPATION_BONUS.weight
+    depths = set()
+    for query in ("welder", "electrician - nights", "data scientist"):
+        with_bonus = {m.uri: m.score for m in await index.match(query, top_k=30)}
+        without = {m.uri: m.score for m in await index.match(query, top_k=30, strategy=plain)}
+        both = with_bonus.keys() & without.keys()
+        assert len(both) >= 10
+        for uri in both:
+            depth = snapshot.occupations[uri].depth
+            depths.add(depth)
+            expected = without[uri] + (bonus if depth == 1 else 0.0)
+            assert with_bonus[uri] == pytest.approx(expected, abs=1e-5), (query, uri, depth)
+    assert depths >= {1, 2}  # both kinds of occupation were compared
+    stored = await index.store.read_payload(OCCUPATIONS_ALIAS, ["uri", "esco_depth"])
+    assert {p["uri"]: p["esco_depth"] for p in stored.values()} == {
+        uri: o.code.count(".") for uri, o in snapshot.occupations.items()
+    }
+    assert snapshot.occupations[DATA_SCIENTIST].depth == 1  # code 2511.4

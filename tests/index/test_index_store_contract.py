@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from jobmatch.server.index import IndexNotFound, PointData, QdrantStore, point_id
-from jobmatch.server.index.plan import FamilyWeight, Hit, PayloadFilter, Probe, QueryPlan, SparseVector
+from jobmatch.server.index.plan import FamilyWeight, Hit, PayloadBonus, PayloadFilter, Probe, QueryPlan, SparseVector
 from jobmatch.server.index.store import CollectionSpec, DenseSpec
 from tests.index.conftest import open_adapter
 from tests.index.scoring import STORED_ATOL
@@ -282,6 +282,31 @@ async def test_min_score_keeps_the_hits_whose_fused_score_reaches_it(created: Qd
     assert [h.id for h in await ranked(-1.0)] == [h.id for h in every]
 
 
+async def test_a_payload_bonus_adds_its_weight_where_the_field_holds_its_value(created: QdrantStore) -> None:
+    rng = np.random.default_rng(9)
+    depths = [1, 2, None, 1, 3, None, 2, 1]  # None: a point without the field
+    points = []
+    for i, depth in enumerate(depths):
+        given = point(f"p{i}", rng, **({} if depth is None else {"depth": depth}))
+        points.append(given)
+    await created.upsert("c", points)
+    query = unit(rng.standard_normal(DIM).astype(np.float32))
+
+    async def scores(*bonuses: PayloadBonus) -> dict[str, float]:
+        (hits,) = await created.query_batch("c", [title_plan(query, 8, fields=("uri",), bonuses=bonuses)])
+        return {str(h.payload["uri"]): h.score for h in hits}
+
+    plain = await scores()
+    boosted = await scores(PayloadBonus("depth", 1, 0.5))
+    assert set(plain) == set(boosted) == {f"p{i}" for i in range(len(depths))}
+    for i, depth in enumerate(depths):
+        expected = plain[f"p{i}"] + (0.5 if depth == 1 else 0.0)
+        assert boosted[f"p{i}"] == pytest.approx(expected, abs=1e-5), (i, depth)
+    two = await scores(PayloadBonus("depth", 1, 0.5), PayloadBonus("depth", 3, 0.25))
+    assert two["p4"] == pytest.approx(plain["p4"] + 0.25, abs=1e-5)
+    assert two["p0"] == pytest.approx(plain["p0"] + 0.5, abs=1e-5)
+
+
 async def test_sparse_vectors_are_weighted_by_idf(created: QdrantStore) -> None:
     rng = np.random.default_rng(7)
     common, rare = 1, 2
@@ -331,6 +356,7 @@ def random_points(seed: int) -> list[PointData]:
             "uri": f"o{i}",
             "isco_prefixes": [group[:n] for n in range(1, 5)],
             "languages": ["en", "de"] if i % 2 else ["en"],
+            **({"depth": 1 + i % 3} if i % 4 else {}),  # some points lack the field a bonus reads
         }
         made.append(PointData(point_id(f"o{i}"), vectors, payload))
     return made
@@ -345,6 +371,7 @@ def comparison_plans(rng: np.random.Generator) -> list[QueryPlan]:
     fields = ("uri", "isco_prefixes")
     lexical = Probe("terms", "terms", SparseVector((1, 2, 7, 23), (1.0, 1.0, 1.0, 1.0)))
     bm25 = FamilyWeight("terms", 0.5, saturation=8.0)
+    bonus = PayloadBonus("depth", 1, 0.05)
     some = tuple(point_id(f"o{i}") for i in range(0, POINTS, 7))  # by point id, as extraction scores candidates
     return [
         QueryPlan((lexical,), (FamilyWeight("terms", 1.0),), 10, 10, fields=fields),
@@ -361,6 +388,7 @@ def comparison_plans(rng: np.random.Generator) -> list[QueryPlan]:
         ),
         title_plan(query, 5, filter=PayloadFilter({"languages": ("de",)}), fields=("languages",)),
         QueryPlan((*labels, lexical), (FamilyWeight("labels", 1.0), bm25), 10, 10, PayloadFilter(ids=some), fields),
+        QueryPlan((*labels, lexical), (FamilyWeight("labels", 1.0), bm25), 10, 50, fields=fields, bonuses=(bonus,)),
     ]
 
 

@@ -77,6 +77,12 @@ class Occupation:
     optional_skills: tuple[str, ...] = ()
     broader: tuple[str, ...] = ()  # URIs of the broader occupation or ISCO group
 
+    @property
+    def depth(self) -> int:
+        """How far below its ISCO unit group ESCO places it, read from the code: 1 for the group's own
+        occupations (``2654.1``), 2 for their specialisations (``2654.1.7``), and so on; 0 without a code."""
+        return self.code.count(".")
+
     def skill_uris(self, relation: Relation = "all") -> tuple[str, ...]:
         """Skill URIs of one relation type, or of both (essential first)."""
         if relation == "essential":

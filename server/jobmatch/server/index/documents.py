@@ -31,8 +31,8 @@ __all__ = [
 _REUSE_RANK = {"occupation-specific": 0, "sector-specific": 1, "cross-sector": 2, "transversal": 3}
 _SHOWN = 5
 # In the content hash: a change of the stored payload's shape rewrites every point at the next sync.
-# 2: LangChain's ``page_content`` and ``metadata`` keys.
-_PAYLOAD_FORMAT = 2
+# 2: LangChain's ``page_content`` and ``metadata`` keys; 3: ``esco_depth``, which job-title matches read.
+_PAYLOAD_FORMAT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +190,7 @@ def _occupation_document(occupation: Occupation, dataset: EscoDataset, layout: L
         "code": occupation.code,
         "isco_group": occupation.isco_group,
         "isco_prefixes": isco_prefixes(occupation.isco_group),
+        "esco_depth": occupation.depth,
         "preferred_label": {k: v for k, v in occupation.preferred_label.items() if v},
         "alt_labels": {k: list(v) for k, v in occupation.alt_labels.items()},
         "hidden_labels": {k: list(v) for k, v in occupation.hidden_labels.items()},

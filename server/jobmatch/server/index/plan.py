@@ -15,8 +15,11 @@ One :class:`QueryPlan` is one Query API request, the same on Qdrant Edge and on 
   plan therefore scores the family's best cosine. BM25 scores, unbounded, are first saturated
   (:class:`FamilyWeight`) so that they mix with cosines.
 
-The weights are data (:class:`FamilyWeight`), never encoded in names; :mod:`strategies` decides
-them per query kind.
+  A plan may add **payload bonuses** (:class:`PayloadBonus`): a constant for the points whose payload
+  field holds a value, in the same formula.
+
+The weights are data (:class:`FamilyWeight`, :class:`PayloadBonus`), never encoded in names;
+:mod:`strategies` decides them per query kind.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["FamilyWeight", "FusionTerm", "Hit", "PayloadFilter", "Probe", "QueryPlan", "SparseVector"]
+__all__ = ["FamilyWeight", "FusionTerm", "Hit", "PayloadBonus", "PayloadFilter", "Probe", "QueryPlan", "SparseVector"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,15 @@ class FamilyWeight:
 
 
 @dataclass(frozen=True, slots=True)
+class PayloadBonus:
+    """``weight`` added to the fused score of the points whose payload ``key`` equals ``value``."""
+
+    key: str
+    value: int | str | bool
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
 class PayloadFilter:
     """Keyword conditions, all of which must hold: payload key -> the values accepted (any of them);
     ``ids``: and only these points (empty: any). Restricting by point id is cheaper for the engine than
@@ -99,6 +111,7 @@ class QueryPlan:
     fields: tuple[str, ...] = ()  # payload fields of the hits
     exact: bool = False  # dense prefetches score every point instead of walking the HNSW graph
     min_score: float | None = None  # the engine returns only hits whose fused score reaches it
+    bonuses: tuple[PayloadBonus, ...] = ()  # added to the fused score, bonuses included in min_score
 
     def __post_init__(self) -> None:
         families = {p.family for p in self.probes}

@@ -105,7 +105,7 @@ class OccupationMatch:
 
     ``score`` is the engine's fused score: the best cosine of the family for a one-family strategy
     (``labels``: the closest label in any searched language), the weighted mean of the families'
-    best cosines for ``fused`` (:mod:`plan`).
+    best scores for ``fused`` and ``hybrid`` (:mod:`plan`), plus the ranking's payload bonuses.
     """
 
     uri: str
@@ -517,7 +517,14 @@ def _query_plan(
             for i, form in enumerate(texts)
         )
     return QueryPlan(
-        probes, search.weights, limit=top_k, depth=depth, filter=payload_filter, fields=fields, exact=exact
+        probes,
+        search.weights,
+        limit=top_k,
+        depth=depth,
+        filter=payload_filter,
+        fields=fields,
+        exact=exact,
+        bonuses=search.bonuses,
     )
 
 

@@ -35,7 +35,7 @@ import qdrant_edge as qe
 
 from jobmatch.server.heap import return_freed_heap
 from jobmatch.server.index.errors import IncompatibleIndex, IndexNotFound, StoreLocked, StoreUnavailable
-from jobmatch.server.index.plan import FusionTerm, Hit, PayloadFilter, Probe, QueryPlan, SparseVector
+from jobmatch.server.index.plan import FusionTerm, Hit, PayloadBonus, PayloadFilter, Probe, QueryPlan, SparseVector
 from jobmatch.server.index.store.base import CollectionSpec, PointData, StoredPoint
 
 __all__ = ["CATALOG_FILE", "DISK_HEADROOM", "EdgeBackend", "is_local_mode_dir", "move_aside_local_mode"]
@@ -419,7 +419,7 @@ def _edge_query(plan: QueryPlan) -> qe.QueryRequest:
     where = _edge_filter(plan.filter)
     params = qe.SearchParams(exact=True) if plan.exact else None
     prefetches = [qe.Prefetch(plan.depth, query=_probe_query(p), filter=where, params=params) for p in plan.probes]
-    terms = [_edge_term(term) for term in plan.fusion_terms()]
+    terms = [_edge_term(term) for term in plan.fusion_terms()] + [_edge_bonus(b) for b in plan.bonuses]
     formula = qe.Formula(
         terms[0] if len(terms) == 1 else qe.Expression.Sum(terms),
         defaults={f"$score[{i}]": 0.0 for i in range(len(plan.probes))},
@@ -444,6 +444,11 @@ def _edge_term(term: FusionTerm) -> qe.Expression:
         saturated = qe.Expression.Sum([best, qe.Expression.Constant(term.saturation)])
         best = qe.Expression.Div(best, saturated, by_zero_default=0.0)
     return qe.Expression.Mult([qe.Expression.Constant(term.weight), best])
+
+
+def _edge_bonus(bonus: PayloadBonus) -> qe.Expression:
+    matches = qe.Expression.Condition(qe.FieldCondition(bonus.key, match=qe.MatchValue(bonus.value)))
+    return qe.Expression.Mult([qe.Expression.Constant(bonus.weight), matches])
 
 
 def _scaled(score: qe.Expression, scale: float) -> qe.Expression:

@@ -18,7 +18,7 @@ from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from jobmatch.server.index.errors import IndexNotFound, StoreUnavailable
-from jobmatch.server.index.plan import FusionTerm, Hit, PayloadFilter, Probe, QueryPlan, SparseVector
+from jobmatch.server.index.plan import FusionTerm, Hit, PayloadBonus, PayloadFilter, Probe, QueryPlan, SparseVector
 from jobmatch.server.index.store.base import CollectionSpec, PointData, StoredPoint
 
 __all__ = ["ServerBackend"]
@@ -212,7 +212,7 @@ def _request(plan: QueryPlan) -> qm.QueryRequest:
         qm.Prefetch(query=_probe_query(p), using=p.vector, limit=plan.depth, filter=where, params=params)
         for p in plan.probes
     ]
-    terms = [_term(term) for term in plan.fusion_terms()]
+    terms = [_term(term) for term in plan.fusion_terms()] + [_bonus(b) for b in plan.bonuses]
     formula = qm.FormulaQuery(
         formula=terms[0] if len(terms) == 1 else qm.SumExpression(sum=terms),
         defaults={f"$score[{i}]": 0.0 for i in range(len(plan.probes))},
@@ -238,6 +238,11 @@ def _term(term: FusionTerm) -> Any:
         saturated = qm.SumExpression(sum=[best, term.saturation])
         best = qm.DivExpression(div=qm.DivParams(left=best, right=saturated, by_zero_default=0.0))
     return qm.MultExpression(mult=[term.weight, best])
+
+
+def _bonus(bonus: PayloadBonus) -> Any:
+    matches = qm.FieldCondition(key=bonus.key, match=qm.MatchValue(value=bonus.value))
+    return qm.MultExpression(mult=[bonus.weight, matches])
 
 
 def _dense(vector: Any) -> dict[str, np.ndarray]:
