@@ -259,3 +259,17 @@ async def test_job_titles_add_the_general_occupation_bonus_to_occupations_under_
         uri: o.code.count(".") for uri, o in snapshot.occupations.items()
     }
     assert snapshot.occupations[DATA_SCIENTIST].depth == 1  # code 2511.4
+
+
+async def test_a_job_title_is_searched_as_sent_and_cleaned_of_noise_and_typos(index: OccupationIndex) -> None:
+    assert await index.job_title_forms("Acountant (m/w/d) - Nights") == ("Acountant (m/w/d) - Nights", "accountant")
+    assert await index.job_title_forms("Warehouse Opperative - Goods In") == (
+        "Warehouse Opperative - Goods In",
+        "Warehouse operative",  # a word of the labels' 'operative'
+    )
+    assert await index.job_title_forms("accountant") == ("accountant",)  # nothing to clean: one form
+    assert await index.job_title_forms("Acountant", strategy="labels") == ("Acountant",)  # the raw form only
+    with pytest.raises(InvalidQuery, match="names no job"):
+        await index.job_title_forms("Senior (m/w/d)")
+    typo = await index.match("Acountant - Practice", top_k=3)
+    assert typo[0].preferred_label == "accountant"
