@@ -13,6 +13,7 @@ together (:mod:`search_batches`).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -503,7 +504,8 @@ async def _vocabulary(store: QdrantStore, collection: str) -> Vocabulary:
         for value in payload.get(field, {}).values()
         for label in ([value] if isinstance(value, str) else value)
     ]
-    return Vocabulary.of(labels, (text for p in payloads.values() for text in p.get("description", {}).values()))
+    descriptions = [text for payload in payloads.values() for text in payload.get("description", {}).values()]
+    return await asyncio.to_thread(Vocabulary.of, labels, descriptions)  # ~0.3 s of CPU: not on the event loop
 
 
 def _query_forms(text: str, forms: QueryForms, language: str | None, vocabulary: Vocabulary) -> tuple[str, ...]:
