@@ -17,6 +17,7 @@ import pytest
 
 from jobmatch.server.index import InvalidQuery, Layout, PointData, QdrantStore, point_id
 from jobmatch.server.index.plan import FamilyWeight, FusionTerm, PayloadFilter, Probe, QueryPlan, SparseVector
+from jobmatch.server.index.schema import INTEGER_INDEXES
 from jobmatch.server.index.search import forms_probe
 from jobmatch.server.index.store import CollectionSpec, DenseSpec
 from jobmatch.server.index.strategies import (
@@ -148,6 +149,12 @@ def test_a_strategy_the_index_cannot_serve_is_an_invalid_query() -> None:
         plan_search(LAYOUT, "text", "nearest", ("en",))
     fused = plan_search(LABELS_ONLY, "skills", None, ("en",))  # fused: the tie-break family stands in
     assert (planned(fused), weights(fused)) == ({("labels_en", "labels", "positive")}, {"labels": 0.01})
+
+
+def test_every_payload_bonus_reads_an_indexed_integer_field() -> None:
+    bonuses = {b for rankings in STRATEGIES.values() for ranking in rankings.values() for b in ranking.bonuses}
+    assert bonuses  # the job-title default has one
+    assert {(b.key, type(b.value)) for b in bonuses} <= {(key, int) for key in INTEGER_INDEXES["occupations"]}
 
 
 def test_a_ranking_can_be_given_instead_of_a_name() -> None:

@@ -21,7 +21,7 @@ from jobmatch.server.index import (
     open_store,
     sync_occupations,
 )
-from jobmatch.server.index.schema import KEYWORD_INDEXES
+from jobmatch.server.index.schema import INTEGER_INDEXES, KEYWORD_INDEXES
 from jobmatch.server.index.store.edge import CATALOG_FILE
 
 
@@ -75,7 +75,7 @@ def test_the_default_store_lives_in_the_user_data_dir() -> None:
     assert default_store_path().parts[-2:] == ("jobmatch", "qdrant")
 
 
-async def test_a_sync_creates_a_keyword_index_for_every_filtered_field(
+async def test_a_sync_indexes_every_filtered_field_and_every_field_a_bonus_reads(
     tmp_path: Path, small: EscoDataset, jobbert: EngineEmbedder
 ) -> None:
     path = tmp_path / "q"
@@ -90,5 +90,8 @@ async def test_a_sync_creates_a_keyword_index_for_every_filtered_field(
         shard.close()
     assert info.points_count == len(small.occupations)
     schema = {name: index.data_type for name, index in info.payload_schema.items()}
-    assert schema == dict.fromkeys(KEYWORD_INDEXES["occupations"], qe.PayloadSchemaType.Keyword)
-    assert set(schema) == {"isco_prefixes", "languages"}  # the filter fields
+    assert schema == {
+        **dict.fromkeys(KEYWORD_INDEXES["occupations"], qe.PayloadSchemaType.Keyword),
+        **dict.fromkeys(INTEGER_INDEXES["occupations"], qe.PayloadSchemaType.Integer),
+    }
+    assert set(schema) == {"isco_prefixes", "languages", "esco_depth"}  # the filter fields, the bonus's field

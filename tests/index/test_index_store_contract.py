@@ -36,11 +36,13 @@ SPEC = CollectionSpec(
     },
     sparse=("terms",),
     keyword_indexes=("uri", "isco_prefixes", "languages"),
+    integer_indexes=("depth",),  # what PayloadBonus reads
 )
 FLOAT32 = CollectionSpec(
     dense={name: DenseSpec(d.size, d.multi, float16=False) for name, d in SPEC.dense.items()},
     sparse=SPEC.sparse,
     keyword_indexes=SPEC.keyword_indexes,
+    integer_indexes=SPEC.integer_indexes,
 )
 """SPEC in full precision: adapters compared score for score (SPEC's float16 rounds each adapter its own way)."""
 METADATA = {"jobmatch_index": {"schema_version": 1, "vectors": ["title_en"]}, "owner": "tests"}

@@ -28,9 +28,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
 __all__ = ["MIN_LETTERS", "Vocabulary", "max_edits", "words"]
 
 MIN_LETTERS = 6
@@ -54,9 +51,12 @@ class Vocabulary:
     __slots__ = ("_by_length", "_rank", "known")
 
     def __init__(self, known: Iterable[str], targets: Iterable[str]) -> None:
-        """``targets``: the words a typo may be corrected to, most frequent first (known too)."""
-        self._rank = {word: rank for rank, word in enumerate(targets)}
-        self.known = frozenset(known) | self._rank.keys()
+        """``targets``: the words a typo may be corrected to, most frequent first (known too). Only the
+        words a correction can involve are kept (~40% of ESCO's): known ones of :data:`MIN_LETTERS`
+        letters or more, targets one edit shorter at most."""
+        reachable = (word for word in targets if len(word) >= MIN_LETTERS - 1)
+        self._rank = {word: rank for rank, word in enumerate(reachable)}
+        self.known = frozenset(word for word in known if len(word) >= MIN_LETTERS) | self._rank.keys()
         by_length: dict[int, list[str]] = defaultdict(list)
         for word in self._rank:
             by_length[len(word)].append(word)
@@ -84,6 +84,9 @@ class Vocabulary:
             return word
         reach = max_edits(lower)
         near = [w for n in range(len(lower) - reach, len(lower) + reach + 1) for w in self._by_length.get(n, ())]
+        from rapidfuzz import process  # on the first unknown word: most titles never need it (4 MiB)
+        from rapidfuzz.distance import OSA
+
         found = process.extract(lower, near, scorer=OSA.distance, score_cutoff=reach, limit=None)
         typos = [(edits, self._rank[target], target) for target, edits, _ in found if not _inflection(lower, target)]
         return min(typos)[2] if typos else word  # the fewest edits, then the most frequent

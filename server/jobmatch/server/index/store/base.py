@@ -45,11 +45,12 @@ class DenseSpec:
 
 @dataclass(frozen=True, slots=True)
 class CollectionSpec:
-    """What a collection holds: dense and sparse (BM25, IDF-weighted) named vectors, keyword indexes."""
+    """What a collection holds: dense and sparse (BM25, IDF-weighted) named vectors, payload indexes."""
 
     dense: Mapping[str, DenseSpec]
     sparse: tuple[str, ...] = ()
     keyword_indexes: tuple[str, ...] = ()
+    integer_indexes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,6 +166,8 @@ class EdgeBackend:
             shard = self._edge(lambda: qe.EdgeShard.create(str(directory), _edge_config(spec)), directory, opening=True)
             for name in spec.keyword_indexes:
                 shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+            for name in spec.integer_indexes:
+                shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Integer))
             shard.flush()  # no WAL (_edge_config): a write is durable once flushed
         self._shards[collection] = shard
         self._catalog.collections[collection] = {"metadata": dict(metadata)}

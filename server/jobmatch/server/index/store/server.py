@@ -109,6 +109,8 @@ class ServerBackend:
             )
             for name in spec.keyword_indexes:
                 self._client.create_payload_index(collection, name, qm.PayloadSchemaType.KEYWORD, wait=True)
+            for name in spec.integer_indexes:
+                self._client.create_payload_index(collection, name, qm.PayloadSchemaType.INTEGER, wait=True)
 
     def update_metadata(self, collection: str, metadata: Mapping[str, Any]) -> None:
         with self._mapped():
