@@ -27,7 +27,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jobmatch.server.heap import return_freed_heap
 from jobmatch.server.index.errors import StoreUnavailable
 from jobmatch.server.index.plan import Hit, QueryPlan
 from jobmatch.server.index.store.base import CollectionSpec, PointData, StoredPoint
@@ -35,9 +34,6 @@ from jobmatch.server.index.store.base import CollectionSpec, PointData, StoredPo
 __all__ = ["ProcessBackend"]
 
 _STOP = "__stop__"
-_BULKY = frozenset({"read_payload"})
-"""Calls whose answer can be large (every label and description, for the index's vocabulary): the heap the
-child took for it is handed back once it is sent (53 -> 81 MiB resident otherwise, kept for good)."""
 _START_TIMEOUT_S = 120.0  # opening a large shard reads its segments; a hung child must not hang the server
 
 
@@ -193,9 +189,6 @@ def _answer(backend: Any, pipe: multiprocessing.connection.Connection) -> None:
             _reply(pipe, True, exc)
         else:
             _reply(pipe, False, result)
-            del result
-            if method in _BULKY:
-                return_freed_heap()
 
 
 def _reply(pipe: multiprocessing.connection.Connection, failed: bool, value: Any) -> None:
