@@ -1,6 +1,6 @@
 """Typos in a job title, corrected against the words of the index: ``Acountant`` -> ``accountant``.
 
-Job ads carry misspellings (``Warehouse Opperative``, ``Pfleegefachkraft``). The model reads a
+Job ads carry misspellings (``Warehouse Opperative``, ``Elektoniker``). The model reads a
 misspelt word as unrelated word pieces and BM25 finds no stem for it, so a single typo can lose the
 occupation. A :class:`Vocabulary` holds the words of what the index holds: ``known`` (every word of
 the occupations' labels and descriptions, in every synced language) and ``targets`` (the label
@@ -52,8 +52,8 @@ class Vocabulary:
 
     def __init__(self, known: Iterable[str], targets: Iterable[str]) -> None:
         """``targets``: the words a typo may be corrected to, most frequent first (known too). Only the
-        words a correction can involve are kept (~40% of ESCO's): known ones of :data:`MIN_LETTERS`
-        letters or more, targets one edit shorter at most."""
+        words a correction can involve are kept: known ones of :data:`MIN_LETTERS` letters or more,
+        targets one letter shorter at the least."""
         reachable = (word for word in targets if len(word) >= MIN_LETTERS - 1)
         self._rank = {word: rank for rank, word in enumerate(reachable)}
         self.known = frozenset(word for word in known if len(word) >= MIN_LETTERS) | self._rank.keys()
