@@ -30,6 +30,8 @@ CASES_EN = [
     ("Part-Time Bookkeeper", "Bookkeeper"),
     ("Temp Receptionist", "Receptionist"),
     ("Care Assistant Nights", "Care Assistant"),
+    ("Registered Nurse for our Care Home in Leeds", "Registered Nurse"),  # the employer's phrase
+    ("Teacher for the Deaf", "Teacher for the Deaf"),  # no possessive: the job
     ("Scrum Master Contract", "Scrum Master"),
     ("Cashier - Evenings & Weekends", "Cashier"),
     ("Sales Assistant / Part Time", "Sales Assistant"),
@@ -59,7 +61,11 @@ CASES_DE = [
     ("Pflegefachkraft (w/m/d) Intensivstation", "Pflegefachkraft Intensivstation"),
     ("Physiotherapeut (d/m/w) - ambulante Praxis", "Physiotherapeut"),
     ("Verkäufer m/w/d Teilzeit", "Verkäufer"),
-    ("Erzieher/in für unsere Kita | Leipzig | Vollzeit", "Erzieher für unsere Kita"),
+    ("Erzieher/in für unsere Kita | Leipzig | Vollzeit", "Erzieher"),
+    ("Pflegefachkraft (m/w/d) für unsere Seniorenresidenz", "Pflegefachkraft"),  # the employer's phrase
+    ("Verkäufer für unseren Markt in Köln", "Verkäufer"),
+    ("Elektroniker für Betriebstechnik (m/w/d)", "Elektroniker für Betriebstechnik"),  # no possessive: the job
+    ("Lehrkraft für die Sekundarstufe", "Lehrkraft für die Sekundarstufe"),
     ("Personalreferent/-in", "Personalreferent"),
     ("Sozialarbeiter:in Jugendamt", "Sozialarbeiter Jugendamt"),
     ("Buchhalter*in in Teilzeit (20-30 Std.)", "Buchhalter"),

@@ -4,7 +4,7 @@ Titles copied from job ads carry words that name the posting, not the occupation
 
     "Senior Software Engineer (m/w/d) Backend"        -> "Software Engineer Backend"
     "HGV Class 1 Driver - Nights - £18/hr"            -> "HGV Class 1 Driver"
-    "Erzieher/in für unsere Kita | Leipzig | Vollzeit" -> "Erzieher für unsere Kita"
+    "Erzieher/in für unsere Kita | Leipzig | Vollzeit" -> "Erzieher"
 
 ESCO labels carry none of them, so they only pull a query away from its occupation.
 :func:`clean_job_title` strips, in this order:
@@ -19,6 +19,8 @@ ESCO labels carry none of them, so they only pull a query away from its occupati
 5. tails after `` - ``, an en or em dash, `` | ``, ``•``: the first part with a role left in it is kept
    (places, shifts and pay mostly live in these tails); parts joined by `` / `` are kept unless
    they are noise only (``Koch / Köchin`` stays, ``Sales Assistant / Part Time`` loses its tail);
+   within a part, the employer's phrase: ``for our ...``, ``für unsere ...`` (a possessive after
+   *for*: ``Pflegefachkraft für unsere Seniorenresidenz``; ``Elektroniker für Betriebstechnik`` stays);
 6. word by word from either end of what is left:
 
    * contract and shift words (``part-time``, ``Vollzeit``, ``Minijob``, ``nights``, ``remote``,
@@ -82,6 +84,10 @@ _STAR_RATING = re.compile(r"(?<!\w)\d\s?\*+(?!\w)")  # a 4* hotel
 _COMPANY = re.compile(r"\s@\s?\S.*$")
 _TAIL_SEPARATOR = re.compile(r" ?[|•·\u2013\u2014] ?| - ")  # on collapsed whitespace: no backtracking
 _SLASH_SEPARATOR = re.compile(r" / ")
+_EMPLOYER_PHRASE = {  # "for our client", "für unser Team": who posts, not the job
+    False: re.compile(r"\sfor\s+(?:our|your)\b.*$", _FLAGS),
+    True: re.compile(r"\s(?:for|für|fuer)\s+(?:our|your|unser(?:e[mnrs]?)?|ihre?[mnrs]?|eure?[mnrs]?)\b.*$", _FLAGS),
+}
 _OPENING, _CLOSING = "([{", ")]}"
 
 # -- noise words, matched whole against 1-3 lowercased words at either end of a title -------------
@@ -202,7 +208,7 @@ def _clean_part(text: str, german: bool) -> str:
 
 def _clean_segment(segment: str, german: bool) -> str:
     """One tail-separated segment: its `` / ``-joined parts that keep a role, rejoined."""
-    parts = (_clean_part(part, german) for part in _SLASH_SEPARATOR.split(segment))
+    parts = (_clean_part(_EMPLOYER_PHRASE[german].sub("", part), german) for part in _SLASH_SEPARATOR.split(segment))
     return " / ".join(part for part in parts if has_letters(part))
 
 
