@@ -84,9 +84,18 @@ _STAR_RATING = re.compile(r"(?<!\w)\d\s?\*+(?!\w)")  # a 4* hotel
 _COMPANY = re.compile(r"\s@\s?\S.*$")
 _TAIL_SEPARATOR = re.compile(r" ?[|•·\u2013\u2014] ?| - ")  # on collapsed whitespace: no backtracking
 _SLASH_SEPARATOR = re.compile(r" / ")
-_EMPLOYER_PHRASE = {  # "for our client", "für unser Team": who posts, not the job
-    False: re.compile(r"\sfor\s+(?:our|your)\b.*$", _FLAGS),
-    True: re.compile(r"\s(?:for|für|fuer)\s+(?:our|your|unser(?:e[mnrs]?)?|ihre?[mnrs]?|eure?[mnrs]?)\b.*$", _FLAGS),
+# "for our client", "für unser Team": from "for" + a possessive on, who posts, not the job
+_FOR_EN, _FOR_DE = r"for", r"für|fuer"
+_POSSESSIVE_EN, _POSSESSIVE_DE = r"our|your", r"unser(?:e[mnrs]?)?|ihre?[mnrs]?|eure?[mnrs]?"
+
+
+def _employer_phrase(fors: str, possessives: str) -> re.Pattern[str]:
+    return re.compile(rf"\s(?:{fors})\s+(?:{possessives})\b.*$", _FLAGS)
+
+
+_EMPLOYER_PHRASE = {
+    False: _employer_phrase(_FOR_EN, _POSSESSIVE_EN),
+    True: _employer_phrase(f"{_FOR_EN}|{_FOR_DE}", f"{_POSSESSIVE_EN}|{_POSSESSIVE_DE}"),
 }
 _OPENING, _CLOSING = "([{", ")]}"
 
@@ -199,8 +208,9 @@ def _strip_edges(words: list[str], german: bool) -> list[str]:
 
 
 def _clean_part(text: str, german: bool) -> str:
-    """Noise words off the ends of one part of a title, then ``Head of X`` -> ``X manager``."""
-    words = _strip_edges(_tidy(text).split(), german)
+    """One part of a title without the employer's phrase and the noise words at its ends, then
+    ``Head of X`` -> ``X manager``."""
+    words = _strip_edges(_tidy(_EMPLOYER_PHRASE[german].sub("", text)).split(), german)
     if len(words) > 2 and [w.lower() for w in words[:2]] == ["head", "of"]:
         words = [*words[2:], "manager"]
     return _tidy(" ".join(words))
@@ -208,7 +218,7 @@ def _clean_part(text: str, german: bool) -> str:
 
 def _clean_segment(segment: str, german: bool) -> str:
     """One tail-separated segment: its `` / ``-joined parts that keep a role, rejoined."""
-    parts = (_clean_part(_EMPLOYER_PHRASE[german].sub("", part), german) for part in _SLASH_SEPARATOR.split(segment))
+    parts = (_clean_part(part, german) for part in _SLASH_SEPARATOR.split(segment))
     return " / ".join(part for part in parts if has_letters(part))
 
 

@@ -82,7 +82,7 @@ class PayloadBonus:
     """``weight`` added to the fused score of the points whose payload ``key`` equals ``value``."""
 
     key: str
-    value: int | str | bool
+    value: int  # the field holds an integer, indexed (schema.INTEGER_INDEXES)
     weight: float
 
 

@@ -17,6 +17,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, TypeVar
 
 import numpy as np
@@ -73,8 +74,7 @@ MAX_TOP_K = 100
 """Most matches one query returns: the one limit, checked here for every caller (the API too)."""
 _ISCO_PREFIX = re.compile(r"\d{1,4}")
 _MATCH_FIELDS = ("uri", "code", "isco_group", "preferred_label", "essential_skills")
-_LABEL_FIELDS = ("preferred_label", "alt_labels", "hidden_labels")
-_VOCABULARY_FIELDS = (*_LABEL_FIELDS, "description")
+_VOCABULARY_FIELDS = ("uri", "preferred_label", "alt_labels", "hidden_labels", "description")
 _VOCABULARY_PAGE = 256
 EXACT_SEARCH_POINTS = 20_000
 """Collections up to this size (ESCO's ~3,000 occupations and ~13,900 skills) are searched exactly:
@@ -155,6 +155,14 @@ class OccupationRecord:
     def label(self, language: str | None = None) -> str:
         """Preferred label in :meth:`label_language`."""
         return _label(self.preferred_label, language)[0]
+
+    def labels(self) -> list[str]:
+        """Every label: preferred, alternative and hidden, in every language."""
+        return [
+            *self.preferred_label.values(),
+            *chain.from_iterable(self.alt_labels.values()),
+            *chain.from_iterable(self.hidden_labels.values()),
+        ]
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> OccupationRecord:
@@ -506,14 +514,10 @@ async def _vocabulary(store: QdrantStore, collection: str) -> Vocabulary:
     descriptions: list[str] = []
     for start in range(0, len(ids), _VOCABULARY_PAGE):
         for point in await store.retrieve(collection, ids[start : start + _VOCABULARY_PAGE], _VOCABULARY_FIELDS):
-            labels += (label for field in _LABEL_FIELDS for label in _strings(point.payload.get(field, {})))
-            descriptions += point.payload.get("description", {}).values()
+            record = OccupationRecord.from_payload(point.payload)
+            labels += record.labels()
+            descriptions += record.description.values()
     return await asyncio.to_thread(Vocabulary.of, labels, descriptions)  # ~0.3 s of CPU: not on the event loop
-
-
-def _strings(by_language: Mapping[str, str | list[str]]) -> list[str]:
-    """A payload's labels per language (one, or a list each), as one list."""
-    return [label for value in by_language.values() for label in ([value] if isinstance(value, str) else value)]
 
 
 def _query_forms(text: str, forms: QueryForms, language: str | None, vocabulary: Vocabulary) -> tuple[str, ...]:
