@@ -81,7 +81,7 @@ async def test_the_skills_collection_holds_every_label_and_bm25(
     minilm_index: OccupationIndex, fixture_esco: EscoDataset
 ) -> None:
     manifest = (await minilm_index.store.metadata(SKILLS_ALIAS))[MANIFEST_KEY]
-    assert manifest["schema_version"] == SCHEMA_VERSION == 5
+    assert manifest["schema_version"] == SCHEMA_VERSION == 6
     assert manifest["vectors"] == {
         "label": {"side": "positive", "multi": False, "sparse": False},
         "labels": {"side": "positive", "multi": True, "sparse": False},

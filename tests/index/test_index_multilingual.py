@@ -114,3 +114,18 @@ async def test_labels_only_indexes_have_no_skills_to_search(
         await index.match("Python, SQL", kind="skills", strategy="skills")
     with pytest.raises(IndexNotFound, match="skills index"):
         await index.match_skills("data scientist")
+
+
+async def test_bm25_reads_german_compounds_through_their_parts(
+    synced: tuple[OccupationIndex, SyncReport], v120_en_de: EscoDataset
+) -> None:
+    index, _ = synced
+    (information_manager,) = owners(v120_en_de, "Informationswissenschaftler")
+    # A compound no label holds meets the label it ends with: the query's parts.
+    assert not owners(v120_en_de, "Klimadatenwissenschaftler")
+    coined = await index.match("Klimadatenwissenschaftler (m/w/d)", top_k=3, strategy="bm25")
+    assert coined[0].uri == DATA_SCIENTIST
+    # A word that is only the head of labels meets them: the labels' parts.
+    assert not owners(v120_en_de, "Wissenschaftler")
+    heads = await index.match("Wissenschaftler", top_k=3, strategy="bm25")
+    assert {DATA_SCIENTIST, information_manager} <= {m.uri for m in heads}

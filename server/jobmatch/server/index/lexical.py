@@ -8,6 +8,9 @@ modifier, so the engine weighs rare terms ("phlebotomist", "Staplerschein") abov
 sparse vectors from here, so Edge and a Qdrant server score alike.
 
 A language Qdrant has no stemmer for gets the plain tokenizer (no stop words, no stemming).
+
+With a language's :class:`~jobmatch.server.index.compounds.Compounds`, a text is read with the parts of
+its compound words added (``Fahrzeuglackierer`` also as ``lackierer``, ``fahrzeug``), on both sides.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import functools
 
 import qdrant_edge as qe
 
+from jobmatch.server.index.compounds import NO_COMPOUNDS, Compounds
 from jobmatch.server.index.plan import SparseVector
 
 __all__ = ["document_vector", "query_vector"]
@@ -33,11 +37,13 @@ def _converted(vector: qe.SparseVector) -> SparseVector:
     return SparseVector(tuple(vector.indices), tuple(float(v) for v in vector.values))
 
 
-def document_vector(texts: tuple[str, ...], language: str) -> SparseVector:
-    """The BM25 document vector of ``texts`` (e.g. an occupation's labels) read as one document."""
-    return _converted(_model(language).embed_document("\n".join(texts)))
+def document_vector(texts: tuple[str, ...], language: str, compounds: Compounds = NO_COMPOUNDS) -> SparseVector:
+    """The BM25 document vector of ``texts`` (e.g. an occupation's labels) read as one document, each
+    text with the parts of its compounds."""
+    return _converted(_model(language).embed_document("\n".join(compounds.expand(text) for text in texts)))
 
 
-def query_vector(text: str, language: str) -> SparseVector:
-    """The BM25 query vector of ``text``: its distinct terms, each weight 1 (the engine applies IDF)."""
-    return _converted(_model(language).embed_query(text))
+def query_vector(text: str, language: str, compounds: Compounds = NO_COMPOUNDS) -> SparseVector:
+    """The BM25 query vector of ``text`` with the parts of its compounds: its distinct terms, each
+    weight 1 (the engine applies IDF)."""
+    return _converted(_model(language).embed_query(compounds.expand(text)))

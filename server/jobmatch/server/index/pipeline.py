@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from jobmatch.server.index._aio import gather_or_cancel
+from jobmatch.server.index.compounds import NO_COMPOUNDS, Compounds
 from jobmatch.server.index.embedder import Embedder, Side
 from jobmatch.server.index.lexical import document_vector
 from jobmatch.server.index.plan import SparseVector
@@ -53,10 +54,12 @@ async def write_points(
     progress: bool = False,
     label: str = "",
     on_written: Callable[[int], None] | None = None,
+    compounds: Mapping[str, Compounds] | None = None,
 ) -> int:
     """Embed and upsert ``documents`` in chunks of ``batch_size``; return the number of texts embedded.
 
-    ``on_written`` is called with the number of documents written so far after each chunk's upsert.
+    ``on_written`` is called with the number of documents written so far after each chunk's upsert;
+    ``compounds`` (per language) splits the compound words BM25 reads (:mod:`lexical`; None: none).
     """
     embedded = 0
     written = 0
@@ -77,7 +80,7 @@ async def write_points(
     try:
         for start in range(0, len(documents), batch_size):
             chunk = documents[start : start + batch_size]
-            pending.append(asyncio.ensure_future(embed_points(embedder, chunk, vectors)))
+            pending.append(asyncio.ensure_future(embed_points(embedder, chunk, vectors, compounds)))
             if len(pending) >= CHUNKS_IN_FLIGHT:
                 await flush()
         while pending:
@@ -91,7 +94,10 @@ async def write_points(
 
 
 async def embed_points(
-    embedder: Embedder, documents: Sequence[D], vectors: Sequence[VectorSpec]
+    embedder: Embedder,
+    documents: Sequence[D],
+    vectors: Sequence[VectorSpec],
+    compounds: Mapping[str, Compounds] | None = None,
 ) -> tuple[list[PointData], int]:
     """Complete points for ``documents`` and the number of texts embedded.
 
@@ -99,7 +105,8 @@ async def embed_points(
     also the first of its labels, and a few labels repeat across occupations. Texts go to the
     model sorted by length: the batcher sorts only within small rounds, and short labels mixed
     with long skill lists made a sync of MiniLM ~2x slower than encoding the same texts.
-    Sparse (BM25) vectors need no model: they are computed here, counted as no embedded text.
+    Sparse (BM25) vectors need no model: they are computed here (with ``compounds``, per language),
+    counted as no embedded text.
     """
     one_head = not embedder.asymmetric
     wanted: dict[Side, dict[str, None]] = {"anchor": {}, "positive": {}}
@@ -120,7 +127,7 @@ async def embed_points(
     rows = {side: {text: row for row, text in enumerate(ordered[side])} for side in sides}
     points = []
     for doc, plan in zip(documents, plans, strict=True):
-        point: dict[str, np.ndarray | SparseVector] = _sparse_vectors(doc, vectors)
+        point: dict[str, np.ndarray | SparseVector] = _sparse_vectors(doc, vectors, compounds or {})
         for spec, side, texts in plan:
             indices = [rows[side][text] for text in texts]
             point[spec.name] = matrices[side][indices] if spec.multi else matrices[side][indices[0]]
@@ -128,11 +135,14 @@ async def embed_points(
     return points, sum(len(texts) for texts in ordered.values())
 
 
-def _sparse_vectors(document: Document, vectors: Sequence[VectorSpec]) -> dict[str, np.ndarray | SparseVector]:
-    """The document's BM25 vectors, each in its language's terms."""
+def _sparse_vectors(
+    document: Document, vectors: Sequence[VectorSpec], compounds: Mapping[str, Compounds]
+) -> dict[str, np.ndarray | SparseVector]:
+    """The document's BM25 vectors, each in its language's terms and compounds."""
     sparse: dict[str, np.ndarray | SparseVector] = {}
     for spec in vectors:
         texts = document.texts(spec) if spec.sparse else ()
         if texts:
-            sparse[spec.name] = document_vector(texts, spec.language or "en")
+            language = spec.language or "en"
+            sparse[spec.name] = document_vector(texts, language, compounds.get(language, NO_COMPOUNDS))
     return sparse

@@ -9,8 +9,9 @@ Occupations (one point per occupation, id ``uuid5(NAMESPACE_URL, uri)``), per in
 * ``description_<lang>``  positive side, opt-in (``descriptions=True``): ~3x the embedding cost of
                      the titles with long texts that JobBERT truncates at 64 tokens; meant for
                      description-trained models (CareerBERT-G) and free-text queries;
-* ``bm25_<lang>``    no head (lexical): a sparse BM25 vector of the same labels, in the language's
-                     own tokenizer and stemmer (:mod:`lexical`), IDF applied by the engine;
+* ``bm25_<lang>``    no head (lexical): a sparse BM25 vector of the same labels with the parts of
+                     their compound words, in the language's own tokenizer and stemmer
+                     (:mod:`lexical`, :mod:`compounds`), IDF applied by the engine;
 
 and once, if the dataset has skills: ``skills``, positive side, the essential skill labels as
 JobBERT's comma-separated list, most specific first (occupation-specific, sector-specific,
@@ -63,9 +64,10 @@ __all__ = [
     "point_id",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """2: BM25 vectors, and the store on Qdrant Edge; 3: skills get labels and bm25; 4: float16 vectors;
-5: an integer index on ``esco_depth`` (:data:`INTEGER_INDEXES`)."""
+5: an integer index on ``esco_depth`` (:data:`INTEGER_INDEXES`); 6: the occupations' BM25 vectors read
+the parts of compound words (:mod:`~jobmatch.server.index.compounds`)."""
 
 IndexKind = Literal["occupations", "skills"]
 Family = Literal["title", "labels", "bm25", "description", "skills", "label"]

@@ -26,6 +26,7 @@ from jobmatch.server.index._aio import gather_or_cancel, gather_pair
 from jobmatch.server.index.catalog import open_index
 from jobmatch.server.index.checks import check_text, check_top_k
 from jobmatch.server.index.cleaning import clean_job_title
+from jobmatch.server.index.compounds import NO_COMPOUNDS, Compounds, compounds_by_language
 from jobmatch.server.index.embedder import Embedder, Side, identity
 from jobmatch.server.index.errors import EmptyIndex, IndexNotFound, InvalidFilter, InvalidQuery, OccupationNotFound
 from jobmatch.server.index.extraction import (
@@ -202,6 +203,7 @@ class _Opened:
     manifest: Manifest
     points: int
     vocabulary: Vocabulary  # of the occupations' labels and descriptions; empty for the skills index
+    compounds: Mapping[str, Compounds]  # per language, from the same words; none for the skills index
 
     @property
     def exact(self) -> bool:
@@ -257,8 +259,10 @@ class OccupationIndex:
         points = await self.store.count(collection)
         if points == 0:
             raise EmptyIndex(f"the {kind} index {alias!r} in {self.store.location} is empty: sync ESCO into it")
-        vocabulary = await _vocabulary(self.store, collection) if kind == "occupations" else Vocabulary.of(())
-        self._opened[kind] = opened = _Opened(collection, manifest, points, vocabulary)
+        vocabulary, compounds = (
+            await _words(self.store, collection) if kind == "occupations" else (Vocabulary.of(()), {})
+        )
+        self._opened[kind] = opened = _Opened(collection, manifest, points, vocabulary, compounds)
         return opened
 
     def _alias(self, kind: IndexKind) -> str:
@@ -330,11 +334,13 @@ class OccupationIndex:
             exact = opened.exact or bool(prefixes)
 
             async def chunk_score(chunk: tuple[str, ...], rows: Mapping[Side, np.ndarray]) -> float:
-                alone = _query_plan(search, chunk, rows, 1, where, (), exact)
+                alone = _query_plan(search, chunk, rows, 1, where, (), exact, opened.compounds)
                 return max((hit.score for hit in await self._searches.search(opened.collection, alone)), default=0.0)
 
             texts, vectors = await keep_strongest(texts, vectors, self.text_reading, chunk_score)
-            plan = _query_plan(search, texts, vectors, top_k, where, fields, exact, forms=kind != "text")
+            plan = _query_plan(
+                search, texts, vectors, top_k, where, fields, exact, opened.compounds, forms=kind != "text"
+            )
             hits = await self._searches.search(opened.collection, plan)
             return [_occupation_match(hit, language) for hit in _ranked(hits)]
 
@@ -504,20 +510,24 @@ def _check_prefixes(prefixes: Sequence[str]) -> list[str]:
     return sorted(set(values))
 
 
-async def _vocabulary(store: QdrantStore, collection: str) -> Vocabulary:
-    """The words of the occupations' labels and descriptions in ``collection``, every language.
+async def _words(store: QdrantStore, collection: str) -> tuple[Vocabulary, dict[str, Compounds]]:
+    """The words of the occupations' labels and descriptions in ``collection``: for typos (every
+    language) and for compounds (per language, as the sync split them: :func:`language_texts`).
 
     Read a page of points at a time: all of ESCO's labels and descriptions at once left ~25 MiB of heap
     resident in the server and the store's process for good (v1.2.0 en + de)."""
     ids = list(await store.read_payload(collection, []))
-    labels: list[str] = []
-    descriptions: list[str] = []
+    records: list[OccupationRecord] = []
     for start in range(0, len(ids), _VOCABULARY_PAGE):
-        for point in await store.retrieve(collection, ids[start : start + _VOCABULARY_PAGE], _VOCABULARY_FIELDS):
-            record = OccupationRecord.from_payload(point.payload)
-            labels += record.labels()
-            descriptions += record.description.values()
-    return await asyncio.to_thread(Vocabulary.of, labels, descriptions)  # ~0.3 s of CPU: not on the event loop
+        points = await store.retrieve(collection, ids[start : start + _VOCABULARY_PAGE], _VOCABULARY_FIELDS)
+        records += (OccupationRecord.from_payload(point.payload) for point in points)
+
+    def build() -> tuple[Vocabulary, dict[str, Compounds]]:
+        labels = (label for record in records for label in record.labels())
+        descriptions = (text for record in records for text in record.description.values())
+        return Vocabulary.of(labels, descriptions), compounds_by_language(records)
+
+    return await asyncio.to_thread(build)  # ~0.6 s of CPU: not on the event loop
 
 
 def _query_forms(text: str, forms: QueryForms, language: str | None, vocabulary: Vocabulary) -> tuple[str, ...]:
@@ -542,6 +552,7 @@ def _query_plan(
     payload_filter: PayloadFilter,
     fields: tuple[str, ...],
     exact: bool,
+    compounds: Mapping[str, Compounds],
     *,
     forms: bool = False,
 ) -> QueryPlan:
@@ -549,14 +560,15 @@ def _query_plan(
 
     ``texts`` are separate inputs (the chunks of a long text: a probe each, a point keeps its best), or
     with ``forms`` the forms of one query (as sent and cleaned), searched together (:func:`forms_probe`).
+    BM25 reads each text with the parts of its compounds in the probe's language (``compounds``).
     """
     # One family: a point's score is its best probe's, so each probe's own top_k holds the winners.
     depth = top_k if len(search.weights) == 1 else max(top_k, _FUSED_DEPTH)
     if forms and len(texts) > 1:
-        probes = tuple(forms_probe(p, texts, vectors) for p in search.probes)
+        probes = tuple(forms_probe(p, texts, vectors, compounds) for p in search.probes)
     else:
         probes = tuple(
-            Probe(p.vector, p.family, vectors[p.side][i] if p.side else query_vector(form, p.language or "en"), p.multi)
+            Probe(p.vector, p.family, vectors[p.side][i] if p.side else _terms(p, form, compounds), p.multi)
             for p in search.probes
             for i, form in enumerate(texts)
         )
@@ -572,7 +584,18 @@ def _query_plan(
     )
 
 
-def forms_probe(spec: ProbeSpec, texts: tuple[str, ...], vectors: Mapping[Side, np.ndarray]) -> Probe:
+def _terms(spec: ProbeSpec, text: str, compounds: Mapping[str, Compounds]) -> SparseVector:
+    """The BM25 query vector of ``text`` for a lexical probe, in its language's terms and compounds."""
+    language = spec.language or "en"
+    return query_vector(text, language, compounds.get(language, NO_COMPOUNDS))
+
+
+def forms_probe(
+    spec: ProbeSpec,
+    texts: tuple[str, ...],
+    vectors: Mapping[Side, np.ndarray],
+    compounds: Mapping[str, Compounds] | None = None,
+) -> Probe:
     """One probe for the forms of one query (``texts``; their embeddings: the first rows of ``vectors``).
 
     BM25 searches the union of their terms. A dense probe searches the normalized sum ``s`` of their
@@ -583,7 +606,7 @@ def forms_probe(spec: ProbeSpec, texts: tuple[str, ...], vectors: Mapping[Side, 
     engine's time).
     """
     if spec.side is None:
-        terms = sorted({i for text in texts for i in query_vector(text, spec.language or "en").indices})
+        terms = sorted({i for text in texts for i in _terms(spec, text, compounds or {}).indices})
         return Probe(spec.vector, spec.family, SparseVector(tuple(terms), (1.0,) * len(terms)), spec.multi)
     rows = vectors[spec.side][: len(texts)].astype(np.float64)
     total = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).sum(axis=0)

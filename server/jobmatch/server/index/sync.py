@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from jobmatch.server.esco import EscoDataset
 from jobmatch.server.index.catalog import prepare_target, publish
+from jobmatch.server.index.compounds import Compounds, compounds_by_language
 from jobmatch.server.index.documents import occupation_documents, occupations_layout, skill_documents, skills_layout
 from jobmatch.server.index.embedder import Embedder, identity
 from jobmatch.server.index.errors import InvalidDataset
@@ -130,9 +131,11 @@ async def sync_occupations(
     ``reindex`` allows replacing an index built with another model (else ModelMismatch);
     ``descriptions`` embeds the ``description_<lang>`` vectors (on by default: they lift job-title
     ranking; off halves the texts to embed; a change of layout rebuilds); ``tracker`` follows the
-    documents written.
+    documents written. BM25 reads the labels with the parts of their compound words, split against
+    the words of the dataset's labels and descriptions in each language (:mod:`compounds`).
     """
     layout = occupations_layout(dataset, descriptions=descriptions)
+    compounds = await asyncio.to_thread(compounds_by_language, dataset.occupations.values())  # ~0.25 s of CPU
     return await _sync(
         dataset,
         embedder,
@@ -145,6 +148,7 @@ async def sync_occupations(
         progress=progress,
         reindex=reindex,
         tracker=tracker,
+        compounds=compounds,
     )
 
 
@@ -230,6 +234,7 @@ async def _sync(
     progress: bool,
     reindex: bool,
     tracker: SyncProgress | None,
+    compounds: Mapping[str, Compounds] | None = None,
 ) -> SyncReport:
     started = time.perf_counter()
     if batch_size < 1:
@@ -254,6 +259,7 @@ async def _sync(
         progress=progress,
         label=f"{alias} ({embedder.model})",
         on_written=None if tracker is None else tracker.record,
+        compounds=compounds,
     )
     if prune and stale:
         await store.delete(target.collection, list(stale))
