@@ -512,7 +512,7 @@ def _check_prefixes(prefixes: Sequence[str]) -> list[str]:
 
 async def _words(store: QdrantStore, collection: str) -> tuple[Vocabulary, dict[str, Compounds]]:
     """The words of the occupations' labels and descriptions in ``collection``: for typos (every
-    language) and for compounds (per language, as the sync split them: :func:`language_texts`).
+    language) and for compounds (per language, read as the sync read them: :func:`compounds_by_language`).
 
     Read a page of points at a time: all of ESCO's labels and descriptions at once left ~25 MiB of heap
     resident in the server and the store's process for good (v1.2.0 en + de)."""
