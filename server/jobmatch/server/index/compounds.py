@@ -28,11 +28,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Protocol
 
 from jobmatch.server.index.spelling import words
 
-__all__ = ["LINKS", "MIN_PART", "NO_COMPOUNDS", "Compounds", "Described", "compounds_by_language"]
+__all__ = [
+    "LINKS",
+    "MIN_PART",
+    "NONE_BY_LANGUAGE",
+    "NO_COMPOUNDS",
+    "Compounds",
+    "Described",
+    "compounds_by_language",
+    "occupation_labels",
+]
 
 MIN_PART = 4
 """A part has 4 letters or more (``lok`` is a head's rest, never a part): shorter endings are mostly
@@ -89,6 +99,8 @@ class Compounds:
 
 NO_COMPOUNDS = Compounds(())
 """Splits nothing: BM25 of the words as written (the skills index, an index opened without its words)."""
+NONE_BY_LANGUAGE: Mapping[str, Compounds] = MappingProxyType({})
+"""No language's words: every language gets :data:`NO_COMPOUNDS`."""
 
 
 class Described(Protocol):
@@ -112,13 +124,13 @@ def compounds_by_language(occupations: Iterable[Described]) -> dict[str, Compoun
     word is split alike on both sides."""
     known: defaultdict[str, set[str]] = defaultdict(set)
     for occupation in occupations:
-        for language, text in _language_texts(occupation):
+        for language, text in (*occupation_labels(occupation), *occupation.description.items()):
             known[language].update(words(text))
     return {language: Compounds(found) for language, found in known.items()}
 
 
-def _language_texts(occupation: Described) -> Iterator[tuple[str, str]]:
+def occupation_labels(occupation: Described) -> Iterator[tuple[str, str]]:
+    """``(language, label)`` for every label of ``occupation``: preferred, alternative, hidden."""
     yield from occupation.preferred_label.items()
     for labels in (occupation.alt_labels, occupation.hidden_labels):
         yield from ((language, label) for language, group in labels.items() for label in group)
-    yield from occupation.description.items()

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jobmatch.server.index._aio import gather_or_cancel
-from jobmatch.server.index.compounds import NO_COMPOUNDS, Compounds
+from jobmatch.server.index.compounds import NO_COMPOUNDS, NONE_BY_LANGUAGE, Compounds
 from jobmatch.server.index.embedder import Embedder, Side
 from jobmatch.server.index.lexical import document_vector
 from jobmatch.server.index.plan import SparseVector
@@ -54,12 +54,12 @@ async def write_points(
     progress: bool = False,
     label: str = "",
     on_written: Callable[[int], None] | None = None,
-    compounds: Mapping[str, Compounds] | None = None,
+    compounds: Mapping[str, Compounds] = NONE_BY_LANGUAGE,
 ) -> int:
     """Embed and upsert ``documents`` in chunks of ``batch_size``; return the number of texts embedded.
 
     ``on_written`` is called with the number of documents written so far after each chunk's upsert;
-    ``compounds`` (per language) splits the compound words BM25 reads (:mod:`lexical`; None: none).
+    ``compounds`` (per language) splits the compound words BM25 reads (:mod:`lexical`; default: none).
     """
     embedded = 0
     written = 0
@@ -97,7 +97,7 @@ async def embed_points(
     embedder: Embedder,
     documents: Sequence[D],
     vectors: Sequence[VectorSpec],
-    compounds: Mapping[str, Compounds] | None = None,
+    compounds: Mapping[str, Compounds] = NONE_BY_LANGUAGE,
 ) -> tuple[list[PointData], int]:
     """Complete points for ``documents`` and the number of texts embedded.
 
@@ -127,7 +127,7 @@ async def embed_points(
     rows = {side: {text: row for row, text in enumerate(ordered[side])} for side in sides}
     points = []
     for doc, plan in zip(documents, plans, strict=True):
-        point: dict[str, np.ndarray | SparseVector] = _sparse_vectors(doc, vectors, compounds or {})
+        point: dict[str, np.ndarray | SparseVector] = _sparse_vectors(doc, vectors, compounds)
         for spec, side, texts in plan:
             indices = [rows[side][text] for text in texts]
             point[spec.name] = matrices[side][indices] if spec.multi else matrices[side][indices[0]]

@@ -17,7 +17,6 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any, TypeVar
 
 import numpy as np
@@ -26,7 +25,13 @@ from jobmatch.server.index._aio import gather_or_cancel, gather_pair
 from jobmatch.server.index.catalog import open_index
 from jobmatch.server.index.checks import check_text, check_top_k
 from jobmatch.server.index.cleaning import clean_job_title
-from jobmatch.server.index.compounds import NO_COMPOUNDS, Compounds, compounds_by_language
+from jobmatch.server.index.compounds import (
+    NO_COMPOUNDS,
+    NONE_BY_LANGUAGE,
+    Compounds,
+    compounds_by_language,
+    occupation_labels,
+)
 from jobmatch.server.index.embedder import Embedder, Side, identity
 from jobmatch.server.index.errors import EmptyIndex, IndexNotFound, InvalidFilter, InvalidQuery, OccupationNotFound
 from jobmatch.server.index.extraction import (
@@ -157,14 +162,6 @@ class OccupationRecord:
         """Preferred label in :meth:`label_language`."""
         return _label(self.preferred_label, language)[0]
 
-    def labels(self) -> list[str]:
-        """Every label: preferred, alternative and hidden, in every language."""
-        return [
-            *self.preferred_label.values(),
-            *chain.from_iterable(self.alt_labels.values()),
-            *chain.from_iterable(self.hidden_labels.values()),
-        ]
-
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> OccupationRecord:
         def skills(relation: str) -> tuple[SkillRef, ...]:
@@ -260,7 +257,7 @@ class OccupationIndex:
         if points == 0:
             raise EmptyIndex(f"the {kind} index {alias!r} in {self.store.location} is empty: sync ESCO into it")
         vocabulary, compounds = (
-            await _words(self.store, collection) if kind == "occupations" else (Vocabulary.of(()), {})
+            await _words(self.store, collection) if kind == "occupations" else (Vocabulary.of(()), NONE_BY_LANGUAGE)
         )
         self._opened[kind] = opened = _Opened(collection, manifest, points, vocabulary, compounds)
         return opened
@@ -510,7 +507,7 @@ def _check_prefixes(prefixes: Sequence[str]) -> list[str]:
     return sorted(set(values))
 
 
-async def _words(store: QdrantStore, collection: str) -> tuple[Vocabulary, dict[str, Compounds]]:
+async def _words(store: QdrantStore, collection: str) -> tuple[Vocabulary, Mapping[str, Compounds]]:
     """The words of the occupations' labels and descriptions in ``collection``: for typos (every
     language) and for compounds (per language, read as the sync read them: :func:`compounds_by_language`).
 
@@ -522,8 +519,8 @@ async def _words(store: QdrantStore, collection: str) -> tuple[Vocabulary, dict[
         points = await store.retrieve(collection, ids[start : start + _VOCABULARY_PAGE], _VOCABULARY_FIELDS)
         records += (OccupationRecord.from_payload(point.payload) for point in points)
 
-    def build() -> tuple[Vocabulary, dict[str, Compounds]]:
-        labels = (label for record in records for label in record.labels())
+    def build() -> tuple[Vocabulary, Mapping[str, Compounds]]:
+        labels = (label for record in records for _, label in occupation_labels(record))
         descriptions = (text for record in records for text in record.description.values())
         return Vocabulary.of(labels, descriptions), compounds_by_language(records)
 
@@ -594,7 +591,7 @@ def forms_probe(
     spec: ProbeSpec,
     texts: tuple[str, ...],
     vectors: Mapping[Side, np.ndarray],
-    compounds: Mapping[str, Compounds] | None = None,
+    compounds: Mapping[str, Compounds] = NONE_BY_LANGUAGE,
 ) -> Probe:
     """One probe for the forms of one query (``texts``; their embeddings: the first rows of ``vectors``).
 
@@ -606,7 +603,7 @@ def forms_probe(
     engine's time).
     """
     if spec.side is None:
-        terms = sorted({i for text in texts for i in _terms(spec, text, compounds or {}).indices})
+        terms = sorted({i for text in texts for i in _terms(spec, text, compounds).indices})
         return Probe(spec.vector, spec.family, SparseVector(tuple(terms), (1.0,) * len(terms)), spec.multi)
     rows = vectors[spec.side][: len(texts)].astype(np.float64)
     total = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).sum(axis=0)

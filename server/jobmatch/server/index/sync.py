@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 from jobmatch.server.esco import EscoDataset
 from jobmatch.server.index.catalog import prepare_target, publish
-from jobmatch.server.index.compounds import Compounds, compounds_by_language
+from jobmatch.server.index.compounds import NONE_BY_LANGUAGE, Compounds, compounds_by_language
 from jobmatch.server.index.documents import occupation_documents, occupations_layout, skill_documents, skills_layout
 from jobmatch.server.index.embedder import Embedder, identity
 from jobmatch.server.index.errors import InvalidDataset
@@ -234,7 +234,7 @@ async def _sync(
     progress: bool,
     reindex: bool,
     tracker: SyncProgress | None,
-    compounds: Mapping[str, Compounds] | None = None,
+    compounds: Mapping[str, Compounds] = NONE_BY_LANGUAGE,
 ) -> SyncReport:
     started = time.perf_counter()
     if batch_size < 1:
