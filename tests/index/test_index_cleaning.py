@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobmatch.server.index.cleaning import clean_job_title, has_letters
+from jobmatch.server.index.cleaning import clean_job_title, has_letters, named_title
 
 CASES_EN = [
     # gender markers
@@ -159,3 +159,22 @@ def test_very_long_input_is_cleaned(raw: str) -> None:
 def test_a_long_title_keeps_its_first_part() -> None:
     raw = "Senior Software Engineer (m/w/d) - " + " - ".join(f"Berlin {i}" for i in range(2000))
     assert clean_job_title(raw) == "Software Engineer"
+
+
+NAMED = [
+    ("Lokführer (m/w/d) Güterverkehr", "Lokführer"),
+    ("Filialleiter (m/w/d) Lebensmitteleinzelhandel - Vollzeit", "Filialleiter"),
+    ("Senior Software Engineer (m/f/d) Backend", "Software Engineer"),  # the name is cleaned too
+    ("Koch m/w/d Kantine", "Koch"),  # a bare marker
+    ("Erzieher/in (m/w/d) Krippe", "Erzieher"),
+    ("Lokführer (m/w/d) - Vollzeit", ""),  # only noise follows: the cleaned title is the name
+    ("Lokführer (m/w/d)", ""),  # nothing follows
+    ("Lokführer Güterverkehr", ""),  # no marker
+    ("(m/w/d) Koch", ""),  # nothing named before the marker
+    ("Senior (m/w/d) Backend", ""),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), NAMED)
+def test_the_job_named_before_a_gender_marker_that_a_qualifier_follows(raw: str, expected: str) -> None:
+    assert named_title(raw, "de") == expected

@@ -33,6 +33,7 @@ from jobmatch.server.index.strategies import GENERAL_OCCUPATION_BONUS, STRATEGIE
 from tests.index.scoring import STORED_ATOL, family_scores, query_vectors, scored_as_planned
 
 DATA_SCIENTIST = "http://data.europa.eu/esco/occupation/258e46f9-0075-4a2e-adae-1ff0477e0f30"
+CLEANED = replace(STRATEGIES["hybrid"]["job_title"], query_forms="cleaned")
 
 
 @pytest.fixture(scope="module")
@@ -268,6 +269,13 @@ async def test_a_job_title_is_searched_as_sent_and_cleaned_of_noise_and_typos(in
         "Warehouse operative",  # a word of the labels' 'operative'
     )
     assert await index.job_title_forms("accountant") == ("accountant",)  # nothing to clean: one form
+    assert await index.job_title_forms("Acountant (m/w/d) Audit - Vollzeit") == (  # a qualifier after the marker
+        "Acountant (m/w/d) Audit - Vollzeit",
+        "accountant Audit",
+        "accountant",  # the job named before the marker
+    )
+    cleaned_only = await index.job_title_forms("Acountant (m/w/d) Audit", strategy=CLEANED)
+    assert cleaned_only == ("accountant Audit", "accountant")
     assert await index.job_title_forms("Acountant", strategy="labels") == ("Acountant",)  # the raw form only
     with pytest.raises(InvalidQuery, match="names no job"):
         await index.job_title_forms("Senior (m/w/d)")

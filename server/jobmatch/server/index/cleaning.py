@@ -42,13 +42,18 @@ role (``Lead Generation Specialist``, ``Junior School Teacher``) is dropped too.
 If nothing with a letter is left (``"(m/w/d)"``, ``"Senior"``, ``"Vollzeit"``, ``"---"``), the
 result is the empty string: the query names no job, and the caller says so (the index answers
 INVALID_ARGUMENT) rather than send noise to the model.
+
+:func:`named_title` reads one more posting convention: a gender marker closes the job's name, and what
+follows it narrows the job (``Lokführer (m/w/d) Güterverkehr``, ``Filialleiter (m/w/d)
+Lebensmitteleinzelhandel``). The search adds that name as a further cleaned form, so the named job
+counts more than its qualifier, which stays in the cleaned title.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["clean_job_title", "has_letters"]
+__all__ = ["clean_job_title", "has_letters", "named_title"]
 
 _FLAGS = re.IGNORECASE
 
@@ -240,3 +245,15 @@ def clean_job_title(text: str, language: str | None = None) -> str:
         if has_letters(kept):
             return kept
     return ""
+
+
+def named_title(text: str, language: str | None = None) -> str:
+    """The cleaned job name before a gender marker that a qualifier follows; "" for any other title.
+
+    ``"Lokführer (m/w/d) Güterverkehr"`` -> ``"Lokführer"``; ``"Lokführer (m/w/d) - Vollzeit"`` ->
+    ``""`` (only noise follows: the cleaned title is the name already); ``"Lokführer"`` -> ``""``.
+    """
+    marker = _GENDER_MARKER.search(text)
+    if marker is None or not clean_job_title(text[marker.end() :], language):
+        return ""
+    return clean_job_title(text[: marker.start()], language)

@@ -24,7 +24,7 @@ import numpy as np
 from jobmatch.server.index._aio import gather_or_cancel, gather_pair
 from jobmatch.server.index.catalog import open_index
 from jobmatch.server.index.checks import check_text, check_top_k
-from jobmatch.server.index.cleaning import clean_job_title
+from jobmatch.server.index.cleaning import clean_job_title, named_title
 from jobmatch.server.index.compounds import (
     NO_COMPOUNDS,
     NONE_BY_LANGUAGE,
@@ -347,7 +347,7 @@ class OccupationIndex:
         self, query: str, language: str | None = None, strategy: Strategy | Ranking | None = None
     ) -> tuple[str, ...]:
         """The texts a job title is searched as: as sent, and cleaned of job-ad noise and typos (the
-        strategy's query forms; one when both are the same). InvalidQuery as :meth:`match`."""
+        strategy's query forms, each once: :func:`_query_forms`). InvalidQuery as :meth:`match`."""
         text = _check_query(query, 1)
 
         async def run(opened: _Opened) -> tuple[str, ...]:
@@ -528,7 +528,11 @@ async def _words(store: QdrantStore, collection: str) -> tuple[Vocabulary, Mappi
 
 
 def _query_forms(text: str, forms: QueryForms, language: str | None, vocabulary: Vocabulary) -> tuple[str, ...]:
-    """The query texts to search: as sent and/or cleaned of job-ad noise and typos (one when both are the same)."""
+    """The query texts to search, each once: as sent and/or cleaned of job-ad noise and typos.
+
+    The cleaned forms are the cleaned title and, when a qualifier follows a gender marker, the job
+    named before it (:func:`~jobmatch.server.index.cleaning.named_title`).
+    """
     if forms == "raw":
         return (text,)
     cleaned = vocabulary.correct(clean_job_title(text, language))
@@ -538,7 +542,9 @@ def _query_forms(text: str, forms: QueryForms, language: str | None, vocabulary:
             f"words) is removed: {text[:80]!r}",
             field="query",
         )
-    return (cleaned,) if forms == "cleaned" else tuple(dict.fromkeys((text, cleaned)))
+    named = vocabulary.correct(named_title(text, language))
+    cleaned_forms = (cleaned, named) if named else (cleaned,)
+    return tuple(dict.fromkeys(cleaned_forms if forms == "cleaned" else (text, *cleaned_forms)))
 
 
 def _query_plan(

@@ -58,9 +58,9 @@ __all__ = [
 Kind = Literal["job_title", "skills", "text"]
 Strategy = Literal["title", "labels", "bm25", "skills", "description", "fused", "hybrid"]
 QueryForms = Literal["raw", "cleaned", "both"]
-"""Which forms of a job title query are searched: as sent, cleaned of job-ad noise (:mod:`cleaning`),
-or both (searched together: one probe per vector for the two forms,
-:func:`~jobmatch.server.index.search.forms_probe`)."""
+"""Which forms of a job title query are searched: as sent, cleaned of job-ad noise (:mod:`cleaning`: the
+cleaned title and, when a qualifier follows a gender marker, the job named before it), or both
+(searched together: one probe per vector for all the forms, :func:`~jobmatch.server.index.search.forms_probe`)."""
 
 
 @dataclass(frozen=True, slots=True)
