@@ -386,18 +386,18 @@ async def test_a_saturated_bm25_family_mixes_with_cosines(tiny: tuple[QdrantStor
     assert [h.id for h in hits] == [pid for pid, _ in ranked(expected)]
 
 
-async def test_two_query_forms_in_one_probe_score_the_mean_of_their_cosines(tiny: tuple[QdrantStore, Tiny]) -> None:
-    """``forms_probe``: a title as sent and as cleaned, searched together: a skill-list point scores its
-    mean cosine with the two forms; a label multivector its best label by that mean."""
+async def test_query_forms_in_one_probe_score_the_mean_of_their_cosines(tiny: tuple[QdrantStore, Tiny]) -> None:
+    """``forms_probe``: a title as sent, as cleaned and its named job, searched together: a skill-list point
+    scores its mean cosine with the three forms; a label multivector its best label by that mean."""
     store, data = tiny
     rng = np.random.default_rng(4)
-    forms = unit(rng.standard_normal((2, DIM))).astype(np.float32)  # the two forms' unit embeddings
+    forms = unit(rng.standard_normal((3, DIM))).astype(np.float32)  # the three forms' unit embeddings
     specs = {
         "skills": ProbeSpec("skills", "skills", "anchor", multi=False, language=None),
         "labels": ProbeSpec("labels_en", "labels", "anchor", multi=True, language="en"),
     }
     for family, spec in specs.items():
-        probe = forms_probe(spec, ("sent", "cleaned"), {"anchor": forms})
+        probe = forms_probe(spec, ("sent", "cleaned", "named"), {"anchor": forms})
         plan = QueryPlan((probe,), (FamilyWeight(family, 1.0),), limit=8, depth=8)
         (hits,) = await store.query_batch(COLLECTION, [plan])
         expected = {}
