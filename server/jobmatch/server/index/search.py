@@ -562,7 +562,7 @@ def _query_plan(
     """The engine request of a match: one prefetch per probe, deep enough for fusion to see the winners.
 
     ``texts`` are separate inputs (the chunks of a long text: a probe each, a point keeps its best), or
-    with ``forms`` the forms of one query (as sent and cleaned), searched together (:func:`forms_probe`).
+    with ``forms`` the forms of one query (:func:`_query_forms`), searched together (:func:`forms_probe`).
     BM25 reads each text with the parts of its compounds in the probe's language (``compounds``).
     """
     # One family: a point's score is its best probe's, so each probe's own top_k holds the winners.
