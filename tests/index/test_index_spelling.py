@@ -33,6 +33,8 @@ VOCABULARY = Vocabulary.of(LABELS, DESCRIPTIONS)
         ("Acuontantt", "Acuontantt"),  # under 10 letters: two edits are too many
         ("Removals Porter", "Removals Porter"),  # an inflection of a label word, not a typo; no candidate for porter
         ("Fensterbau", "Fensterbau"),  # a shorter compound, not a typo
+        ("Kurierfahrer Sprinter", "Kurierfahrer Sprinter"),  # printer with a letter before it: a compound, not a typo
+        ("Bainter", "painter"),  # a changed first letter is a typo still
         ("CSCS Acountant", "CSCS accountant"),  # capitals are codes, never corrected
         ("ACOUNTANT", "ACOUNTANT"),
         ("Painer", "painter"),  # the most frequent of the closest words
